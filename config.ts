@@ -1,0 +1,325 @@
+/**
+ * Configuration of accounting-proxy: typed defaults with the keys of the original config.js,
+ * overridable by ACCOUNTING_PROXY_* environment variables, validated once at start.
+ */
+import { existsSync } from 'node:fs';
+import { validate as isValidCron } from 'node-cron';
+
+export type DatabaseType = 'sqlite' | 'redis';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface HttpsConfig {
+  enabled: boolean;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+export interface AdministrationPaths {
+  keys: string;
+  units: string;
+  newBuy: string;
+  checkURL: string;
+  deleteBuy: string;
+}
+
+export interface Config {
+  accounting_proxy: { port: number; https: HttpsConfig };
+  database: {
+    type: DatabaseType;
+    /** SQLite file (relative to the working directory), or the Redis database index. */
+    name: string;
+    redis_host: string;
+    redis_port: number;
+    /** Every Redis key of this proxy starts with it, so several deployments can share a server. */
+    redis_prefix: string;
+  };
+  modules: { accounting: string[] };
+  usageAPI: { url: string; schedule: string };
+  resources: { contextBroker: boolean; notification_port: number };
+  api: { administration_paths: AdministrationPaths };
+  oauth2: {
+    idm_url: string;
+    roles: { admin: string; customer: string; seller: string };
+  };
+  log: { level: LogLevel };
+}
+
+export function defaultConfig(): Config {
+  return {
+    accounting_proxy: {
+      port: 9000,
+      https: { enabled: false, certFile: '', keyFile: '', caFile: '' },
+    },
+    database: {
+      type: 'sqlite',
+      name: 'accountingDB.sqlite',
+      redis_host: 'localhost',
+      redis_port: 6379,
+      redis_prefix: 'accounting-proxy:',
+    },
+    modules: { accounting: ['call', 'megabyte', 'millisecond'] },
+    usageAPI: {
+      url: 'http://localhost:8080/DSUsageManagement/api/usageManagement/v2',
+      schedule: '0 0 * * *',
+    },
+    resources: { contextBroker: false, notification_port: 9002 },
+    api: {
+      administration_paths: {
+        keys: '/accounting_proxy/keys',
+        units: '/accounting_proxy/units',
+        newBuy: '/accounting_proxy/newBuy',
+        checkURL: '/accounting_proxy/urls',
+        deleteBuy: '/accounting_proxy/deleteBuy',
+      },
+    },
+    oauth2: {
+      idm_url: 'http://localhost:3000',
+      roles: { admin: '106', customer: '', seller: '' },
+    },
+    log: { level: 'info' },
+  };
+}
+
+/** A configuration the program cannot run with; its message is the one line shown to the user. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Parse<T> = (raw: string, name: string) => T;
+
+const fail = (name: string, expected: string, raw: string): never => {
+  throw new ConfigError(`${name} must be ${expected}, got "${raw}"`);
+};
+
+const integer =
+  (min: number, max: number): Parse<number> =>
+  (raw, name) => {
+    const value = Number(raw);
+    if (!/^\s*\d+\s*$/.test(raw) || value < min || value > max) {
+      fail(name, `an integer ${min}-${max}`, raw);
+    }
+    return value;
+  };
+
+const port = integer(1, 65535);
+
+const boolean: Parse<boolean> = (raw, name) => {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  return fail(name, 'true or false', raw);
+};
+
+const oneOf =
+  <T extends string>(choices: readonly T[]): Parse<T> =>
+  (raw, name) => {
+    const value = raw.trim() as T;
+    return choices.includes(value) ? value : fail(name, `one of ${choices.join(', ')}`, raw);
+  };
+
+const nonEmpty: Parse<string> = (raw, name) =>
+  raw.trim() === '' ? fail(name, 'a non-empty string', raw) : raw.trim();
+
+const httpUrl: Parse<string> = (raw, name) => {
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol === 'http:' || url.protocol === 'https:')
+      return raw.trim().replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  return fail(name, 'an http(s) URL', raw);
+};
+
+const UNIT_NAME = /^[A-Za-z][\w-]*$/;
+
+const unitList: Parse<string[]> = (raw, name) => {
+  const units = raw
+    .split(',')
+    .map((unit) => unit.trim())
+    .filter((unit) => unit !== '');
+  if (units.length === 0 || !units.every((unit) => UNIT_NAME.test(unit))) {
+    fail(name, 'a comma-separated list of unit names (letters, digits, _ and -)', raw);
+  }
+  return [...new Set(units)];
+};
+
+const cron: Parse<string> = (raw, name) => {
+  const fields = raw.trim().split(/\s+/);
+  if ((fields.length !== 5 && fields.length !== 6) || !isValidCron(raw.trim())) {
+    fail(name, 'a cron expression with 5 or 6 fields', raw);
+  }
+  return raw.trim();
+};
+
+const readableFile: Parse<string> = (raw, name) =>
+  existsSync(raw) ? raw : fail(name, 'the path of a readable file', raw);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface EnvironmentVariable {
+  name: string;
+  key: string;
+  description: string;
+  apply: (config: Config, raw: string, name: string) => void;
+}
+
+/** Every environment override; the README's configuration table lists exactly these. */
+export const environmentVariables: readonly EnvironmentVariable[] = [
+  {
+    name: 'ACCOUNTING_PROXY_PORT',
+    key: 'accounting_proxy.port',
+    description: 'port of the proxy and of the admin API',
+    apply: (c, raw, name) => {
+      c.accounting_proxy.port = port(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_HTTPS_CERT',
+    key: 'accounting_proxy.https.certFile',
+    description: 'server certificate (PEM); HTTPS is on when this and the key are set',
+    apply: (c, raw, name) => {
+      c.accounting_proxy.https.certFile = readableFile(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_HTTPS_KEY',
+    key: 'accounting_proxy.https.keyFile',
+    description: 'private key of the server certificate (PEM)',
+    apply: (c, raw, name) => {
+      c.accounting_proxy.https.keyFile = readableFile(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_HTTPS_CA',
+    key: 'accounting_proxy.https.caFile',
+    description: "CA (PEM) that signed the marketplace's client certificate",
+    apply: (c, raw, name) => {
+      c.accounting_proxy.https.caFile = readableFile(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_DB',
+    key: 'database.type',
+    description: '`sqlite` or `redis`',
+    apply: (c, raw, name) => {
+      c.database.type = oneOf(['sqlite', 'redis'] as const)(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_DB_NAME',
+    key: 'database.name',
+    description: 'SQLite file (relative to the working directory) or Redis database index',
+    apply: (c, raw, name) => {
+      c.database.name = nonEmpty(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_REDIS_HOST',
+    key: 'database.redis_host',
+    description: 'Redis host',
+    apply: (c, raw, name) => {
+      c.database.redis_host = nonEmpty(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_REDIS_PORT',
+    key: 'database.redis_port',
+    description: 'Redis port',
+    apply: (c, raw, name) => {
+      c.database.redis_port = port(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_REDIS_PREFIX',
+    key: 'database.redis_prefix',
+    description: 'prefix of every Redis key this proxy writes',
+    apply: (c, raw, name) => {
+      c.database.redis_prefix = nonEmpty(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_MODULES',
+    key: 'modules.accounting',
+    description: 'accounting units, comma-separated; each needs `acc_modules/<unit>.ts`',
+    apply: (c, raw, name) => {
+      c.modules.accounting = unitList(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_IDM_URL',
+    key: 'oauth2.idm_url',
+    description: 'base URL of the Keyrock IdM that validates tokens',
+    apply: (c, raw, name) => {
+      c.oauth2.idm_url = httpUrl(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_USAGE_API_URL',
+    key: 'usageAPI.url',
+    description: "base URL of the marketplace's TMF635 usage API",
+    apply: (c, raw, name) => {
+      c.usageAPI.url = httpUrl(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_USAGE_SCHEDULE',
+    key: 'usageAPI.schedule',
+    description: 'cron expression (5 or 6 fields) of the usage reports',
+    apply: (c, raw, name) => {
+      c.usageAPI.schedule = cron(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_CONTEXT_BROKER',
+    key: 'resources.contextBroker',
+    description: 'enable Orion Context Broker support',
+    apply: (c, raw, name) => {
+      c.resources.contextBroker = boolean(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_NOTIFICATION_PORT',
+    key: 'resources.notification_port',
+    description: 'port of the Orion notification listener',
+    apply: (c, raw, name) => {
+      c.resources.notification_port = port(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_LOG_LEVEL',
+    key: 'log.level',
+    description: LOG_LEVELS.join(', '),
+    apply: (c, raw, name) => {
+      c.log.level = oneOf(LOG_LEVELS)(raw, name);
+    },
+  },
+];
+
+/** Checks that hold between keys, whatever set them. */
+function validate(config: Config): Config {
+  const https = config.accounting_proxy.https;
+  if (Boolean(https.certFile) !== Boolean(https.keyFile)) {
+    throw new ConfigError(
+      'ACCOUNTING_PROXY_HTTPS_CERT and ACCOUNTING_PROXY_HTTPS_KEY must be set together',
+    );
+  }
+  https.enabled = Boolean(https.certFile && https.keyFile);
+  if (config.database.type === 'redis') {
+    // The SQLite file name is the default; on Redis it means database 0.
+    if (config.database.name === defaultConfig().database.name) config.database.name = '0';
+    integer(0, 65535)(config.database.name, 'ACCOUNTING_PROXY_DB_NAME (Redis database index)');
+  }
+  return config;
+}
+
+/** The configuration in force: defaults, then environment overrides. Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = defaultConfig();
+  for (const variable of environmentVariables) {
+    const raw = env[variable.name];
+    if (raw !== undefined) variable.apply(config, raw, variable.name);
+  }
+  return validate(config);
+}

@@ -1,0 +1,106 @@
+/**
+ * The one table of errors a user can see: a stable code, the HTTP status it maps to, and its
+ * message. CLI, admin API and proxy path all raise errors from here, so the same fault reads the
+ * same everywhere.
+ */
+
+const table = {
+  // Store: services
+  SERVICE_EXISTS: {
+    status: 409,
+    message: (publicPath: string) =>
+      `Service "${publicPath}" already exists. Use --force to update it (its buys and administrators are kept).`,
+  },
+  SERVICE_NOT_FOUND: {
+    status: 404,
+    message: (publicPath: string) => `No service registered for public path "${publicPath}".`,
+  },
+  SERVICE_HAS_BUYS: {
+    status: 409,
+    message: (publicPath: string, count: number) =>
+      `Service "${publicPath}" still has ${count} buy(s); they must be deleted through the marketplace (deleteBuy) first.`,
+  },
+  // Store: administrators
+  ADMIN_EXISTS: {
+    status: 409,
+    message: (userId: string) => `Admin "${userId}" already exists.`,
+  },
+  ADMIN_NOT_FOUND: {
+    status: 404,
+    message: (userId: string) =>
+      `Admin "${userId}" does not exist. Admin must be added before binding it.`,
+  },
+  ADMIN_NOT_BOUND: {
+    status: 404,
+    message: (userId: string, publicPath: string) =>
+      `Admin "${userId}" is not an administrator of "${publicPath}".`,
+  },
+  // Store: buys and usage
+  BUY_NOT_FOUND: {
+    status: 404,
+    message: (apiKey: string) => `No buy with API key "${apiKey.slice(0, 8)}…".`,
+  },
+  BUY_HAS_PENDING_USAGE: {
+    status: 409,
+    message: (apiKey: string) =>
+      `Buy "${apiKey.slice(0, 8)}…" has usage not yet reported to the marketplace.`,
+  },
+  INVALID_AMOUNT: {
+    status: 500,
+    message: (amount: number) => `Usage amounts must be finite and not negative, got ${amount}.`,
+  },
+  SUBSCRIPTION_NOT_FOUND: {
+    status: 404,
+    message: (subscriptionId: string) => `No subscription "${subscriptionId}".`,
+  },
+  // Store availability
+  STORE_UNAVAILABLE: {
+    status: 503,
+    message: () => 'Accounting store unavailable',
+  },
+  // Input validation shared by CLI and admin API
+  INVALID_PATH: { status: 422, message: (path: string) => `Invalid path format: "${path}".` },
+  RESERVED_PATH: { status: 422, message: (path: string) => `${path} is a reserved path.` },
+  INVALID_URL: {
+    status: 422,
+    message: (url: string) => `Invalid url format: "${url}" (an http or https URL is expected).`,
+  },
+  INVALID_APP_ID: { status: 422, message: () => 'Undefined appId' },
+  INVALID_METHOD: {
+    status: 422,
+    message: (method: string, supported: string) =>
+      `Http method not valid: "${method}". Http methods supported: ${supported}`,
+  },
+  CONTEXT_BROKER_DISABLED: {
+    status: 422,
+    message: () =>
+      'Context Broker is not enabled. Set ACCOUNTING_PROXY_CONTEXT_BROKER=true to register Orion services.',
+  },
+} as const satisfies Record<string, { status: number; message: (...args: never[]) => string }>;
+
+export type ErrorCode = keyof typeof table;
+type MessageArgs<C extends ErrorCode> = Parameters<(typeof table)[C]['message']>;
+
+export class AccountingProxyError extends Error {
+  override name = 'AccountingProxyError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function proxyError<C extends ErrorCode>(
+  code: C,
+  ...args: MessageArgs<C>
+): AccountingProxyError {
+  const entry = table[code];
+  const message = (entry.message as (...a: MessageArgs<C>) => string)(...args);
+  return new AccountingProxyError(code, entry.status, message);
+}
+
+export function isProxyError(error: unknown, code?: ErrorCode): error is AccountingProxyError {
+  return error instanceof AccountingProxyError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,159 @@
+/**
+ * Lua scripts for the Redis store. Each runs atomically on the server, so a check and the write it
+ * guards can never interleave with another proxy or CLI sharing the same Redis. ARGV[1] is always
+ * the key prefix. A script answers 'OK' or an array `{ERROR_CODE, ...message args}`.
+ */
+
+const keys = `
+local P = ARGV[1]
+local function k(...) return P .. table.concat({...}, ':') end
+`;
+
+const bump = `redis.call('INCR', k('routing-version'))`;
+
+export const scripts = {
+  addService: `${keys}
+    local path, replace = ARGV[2], ARGV[3]
+    if redis.call('SISMEMBER', k('services'), path) == 1 and replace ~= '1' then
+      return {'SERVICE_EXISTS', path}
+    end
+    redis.call('SADD', k('services'), path)
+    redis.call('HSET', k('service', path), 'url', ARGV[4], 'appId', ARGV[5], 'methods', ARGV[6],
+      'isContextBroker', ARGV[7])
+    ${bump}
+    return 'OK'`,
+
+  deleteService: `${keys}
+    local path = ARGV[2]
+    if redis.call('SISMEMBER', k('services'), path) == 0 then return {'SERVICE_NOT_FOUND', path} end
+    local buys = redis.call('SCARD', k('service-buys', path))
+    if buys > 0 then return {'SERVICE_HAS_BUYS', path, buys} end
+    for _, admin in ipairs(redis.call('SMEMBERS', k('service-admins', path))) do
+      redis.call('SREM', k('admin-services', admin), path)
+    end
+    redis.call('DEL', k('service-admins', path), k('service', path))
+    redis.call('SREM', k('services'), path)
+    ${bump}
+    return 'OK'`,
+
+  addAdmin: `${keys}
+    if redis.call('SADD', k('admins'), ARGV[2]) == 0 then return {'ADMIN_EXISTS', ARGV[2]} end
+    ${bump}
+    return 'OK'`,
+
+  deleteAdmin: `${keys}
+    local admin = ARGV[2]
+    if redis.call('SISMEMBER', k('admins'), admin) == 0 then return {'ADMIN_NOT_FOUND', admin} end
+    for _, path in ipairs(redis.call('SMEMBERS', k('admin-services', admin))) do
+      redis.call('SREM', k('service-admins', path), admin)
+    end
+    redis.call('DEL', k('admin-services', admin))
+    redis.call('SREM', k('admins'), admin)
+    ${bump}
+    return 'OK'`,
+
+  bindAdmin: `${keys}
+    local admin, path = ARGV[2], ARGV[3]
+    if redis.call('SISMEMBER', k('admins'), admin) == 0 then return {'ADMIN_NOT_FOUND', admin} end
+    if redis.call('SISMEMBER', k('services'), path) == 0 then return {'SERVICE_NOT_FOUND', path} end
+    redis.call('SADD', k('service-admins', path), admin)
+    redis.call('SADD', k('admin-services', admin), path)
+    ${bump}
+    return 'OK'`,
+
+  unbindAdmin: `${keys}
+    local admin, path = ARGV[2], ARGV[3]
+    if redis.call('SREM', k('service-admins', path), admin) == 0 then
+      return {'ADMIN_NOT_BOUND', admin, path}
+    end
+    redis.call('SREM', k('admin-services', admin), path)
+    ${bump}
+    return 'OK'`,
+
+  addBuy: `${keys}
+    local apiKey, path, customer = ARGV[2], ARGV[3], ARGV[6]
+    if redis.call('SISMEMBER', k('services'), path) == 0 then return {'SERVICE_NOT_FOUND', path} end
+    local buy = k('buy', apiKey)
+    local previous = redis.call('HMGET', buy, 'publicPath', 'customer')
+    if previous[1] then
+      redis.call('SREM', k('service-buys', previous[1]), apiKey)
+      redis.call('SREM', k('customer-buys', previous[2]), apiKey)
+    else
+      redis.call('ZADD', k('buys'), redis.call('INCR', k('buy-seq')), apiKey)
+      redis.call('HSET', buy, 'pending', '0', 'correlationNumber', '0')
+    end
+    redis.call('HSET', buy, 'publicPath', path, 'orderId', ARGV[4], 'productId', ARGV[5],
+      'customer', customer, 'unit', ARGV[7], 'recordType', ARGV[8])
+    redis.call('SADD', k('service-buys', path), apiKey)
+    redis.call('SADD', k('customer-buys', customer), apiKey)
+    ${bump}
+    return 'OK'`,
+
+  deleteBuy: `${keys}
+    local apiKey = ARGV[2]
+    local buy = k('buy', apiKey)
+    local fields = redis.call('HMGET', buy, 'publicPath', 'customer', 'pending')
+    if not fields[1] then return {'BUY_NOT_FOUND', apiKey} end
+    if tonumber(fields[3]) > 0 then return {'BUY_HAS_PENDING_USAGE', apiKey} end
+    for _, id in ipairs(redis.call('SMEMBERS', k('buy-subscriptions', apiKey))) do
+      redis.call('DEL', k('subscription', id))
+    end
+    redis.call('DEL', k('buy-subscriptions', apiKey), buy)
+    redis.call('SREM', k('service-buys', fields[1]), apiKey)
+    redis.call('SREM', k('customer-buys', fields[2]), apiKey)
+    redis.call('ZREM', k('buys'), apiKey)
+    ${bump}
+    return 'OK'`,
+
+  // ARGV[2..]: apiKey, amount, apiKey, amount, ...
+  addUsage: `${keys}
+    for i = 2, #ARGV, 2 do
+      local buy = k('buy', ARGV[i])
+      if redis.call('EXISTS', buy) == 1 then
+        redis.call('HINCRBYFLOAT', buy, 'pending', ARGV[i + 1])
+      end
+    end
+    return 'OK'`,
+
+  addSubscription: `${keys}
+    local id, apiKey = ARGV[2], ARGV[3]
+    if redis.call('EXISTS', k('buy', apiKey)) == 0 then return {'BUY_NOT_FOUND', apiKey} end
+    local previous = redis.call('HGET', k('subscription', id), 'apiKey')
+    if previous then redis.call('SREM', k('buy-subscriptions', previous), id) end
+    redis.call('HSET', k('subscription', id), 'apiKey', apiKey, 'notificationUrl', ARGV[4],
+      'version', ARGV[5])
+    redis.call('SADD', k('buy-subscriptions', apiKey), id)
+    return 'OK'`,
+
+  updateSubscriptionUrl: `${keys}
+    local id = ARGV[2]
+    if redis.call('EXISTS', k('subscription', id)) == 0 then return {'SUBSCRIPTION_NOT_FOUND', id} end
+    redis.call('HSET', k('subscription', id), 'notificationUrl', ARGV[3])
+    return 'OK'`,
+
+  deleteSubscription: `${keys}
+    local id = ARGV[2]
+    local apiKey = redis.call('HGET', k('subscription', id), 'apiKey')
+    if apiKey then redis.call('SREM', k('buy-subscriptions', apiKey), id) end
+    redis.call('DEL', k('subscription', id))
+    return 'OK'`,
+
+  // One consistent read of everything the proxy path routes by.
+  routingState: `${keys}
+    local services, bindings, buys = {}, {}, {}
+    for _, path in ipairs(redis.call('SMEMBERS', k('services'))) do
+      local s = redis.call('HMGET', k('service', path), 'url', 'appId', 'methods', 'isContextBroker')
+      table.insert(services, {path, s[1], s[2], s[3], s[4]})
+      for _, admin in ipairs(redis.call('SMEMBERS', k('service-admins', path))) do
+        table.insert(bindings, {admin, path})
+      end
+    end
+    for _, apiKey in ipairs(redis.call('ZRANGE', k('buys'), 0, -1)) do
+      local b = redis.call('HMGET', k('buy', apiKey), 'publicPath', 'orderId', 'productId',
+        'customer', 'unit', 'recordType')
+      table.insert(buys, {apiKey, b[1], b[2], b[3], b[4], b[5], b[6]})
+    end
+    return {services, bindings, buys}`,
+} as const;
+
+export type ScriptName = keyof typeof scripts;

@@ -1,0 +1,246 @@
+import { Redis } from 'ioredis';
+import { type ErrorCode, proxyError } from '../errors.ts';
+import { type ScriptName, scripts } from './redis-scripts.ts';
+import type { Buy, RoutingState, Service, Store, Subscription } from './store.ts';
+import { assertValidAmount } from './usage-amount.ts';
+
+export interface RedisStoreOptions {
+  host: string;
+  port: number;
+  db: number;
+  prefix: string;
+  /** Give up at once when Redis is unreachable (the CLI) instead of reconnecting forever (the proxy). */
+  failFast?: boolean;
+}
+
+/** Same order as SQLite's default (binary) collation for the identifiers we store. */
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+type ScriptReply = 'OK' | [ErrorCode, ...(string | number)[]];
+
+function throwIfError(reply: ScriptReply): void {
+  if (reply === 'OK') return;
+  const [code, ...args] = reply;
+  // The scripts only return codes of the error table, with that entry's arguments.
+  throw (proxyError as (code: ErrorCode, ...args: unknown[]) => Error)(code, ...args);
+}
+
+const toBuy = (apiKey: string, hash: Record<string, string>): Buy => ({
+  apiKey,
+  publicPath: hash.publicPath ?? '',
+  orderId: hash.orderId ?? '',
+  productId: hash.productId ?? '',
+  customer: hash.customer ?? '',
+  unit: hash.unit ?? '',
+  recordType: hash.recordType ?? '',
+});
+
+const toService = (publicPath: string, hash: Record<string, string | null>): Service => ({
+  publicPath,
+  url: hash.url ?? '',
+  appId: hash.appId ?? '',
+  methods: (hash.methods ?? '').split(','),
+  isContextBroker: hash.isContextBroker === '1',
+});
+
+const toSubscription = (
+  subscriptionId: string,
+  hash: Record<string, string>,
+): Subscription | undefined =>
+  hash.apiKey === undefined
+    ? undefined
+    : {
+        subscriptionId,
+        apiKey: hash.apiKey,
+        notificationUrl: hash.notificationUrl ?? '',
+        version: hash.version === 'v1' ? 'v1' : 'v2',
+      };
+
+export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const redis = new Redis({
+    host: options.host,
+    port: options.port,
+    db: options.db,
+    lazyConnect: true,
+    ...(options.failFast
+      ? { retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 }
+      : { retryStrategy: (attempt: number) => Math.min(attempt * 100, 2000) }),
+  });
+  // Without a listener ioredis would report connection errors as unhandled; callers see them as
+  // rejected commands instead.
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(
+      `cannot connect to Redis at ${options.host}:${options.port}: ${(error as Error).message}`,
+    );
+  }
+  for (const [name, lua] of Object.entries(scripts)) {
+    redis.defineCommand(`ap_${name}`, { numberOfKeys: 0, lua });
+  }
+
+  const p = options.prefix;
+  const key = (...parts: string[]) => p + parts.join(':');
+  const run = async (name: ScriptName, ...args: (string | number)[]): Promise<ScriptReply> => {
+    const command = (redis as unknown as Record<string, (...a: unknown[]) => Promise<ScriptReply>>)[
+      `ap_${name}`
+    ];
+    if (!command) throw new Error(`unknown Redis script ${name}`);
+    return command.call(redis, p, ...args);
+  };
+  const change = async (name: ScriptName, ...args: (string | number)[]) =>
+    throwIfError(await run(name, ...args));
+
+  const readBuys = async (apiKeys: string[]): Promise<Buy[]> => {
+    const pipeline = redis.pipeline();
+    for (const apiKey of apiKeys) pipeline.hgetall(key('buy', apiKey));
+    const replies = (await pipeline.exec()) ?? [];
+    return apiKeys.flatMap((apiKey, i) => {
+      const hash = replies[i]?.[1] as Record<string, string> | undefined;
+      return hash?.publicPath === undefined ? [] : [toBuy(apiKey, hash)];
+    });
+  };
+
+  return {
+    kind: 'redis',
+
+    addService: (s, options) =>
+      change(
+        'addService',
+        s.publicPath,
+        options?.replace ? '1' : '0',
+        s.url,
+        s.appId,
+        s.methods.join(','),
+        s.isContextBroker ? '1' : '0',
+      ),
+    getService: async (publicPath) => {
+      const hash = await redis.hgetall(key('service', publicPath));
+      return hash.url === undefined ? undefined : toService(publicPath, hash);
+    },
+    listServices: async () => {
+      const paths = (await redis.smembers(key('services'))).sort();
+      const pipeline = redis.pipeline();
+      for (const path of paths) pipeline.hgetall(key('service', path));
+      const replies = (await pipeline.exec()) ?? [];
+      return paths.flatMap((path, i) => {
+        const hash = replies[i]?.[1] as Record<string, string> | undefined;
+        return hash?.url === undefined ? [] : [toService(path, hash)];
+      });
+    },
+    deleteService: (publicPath) => change('deleteService', publicPath),
+
+    addAdmin: (userId) => change('addAdmin', userId),
+    deleteAdmin: (userId) => change('deleteAdmin', userId),
+    listAdmins: async () => (await redis.smembers(key('admins'))).sort(),
+    bindAdmin: (userId, publicPath) => change('bindAdmin', userId, publicPath),
+    unbindAdmin: (userId, publicPath) => change('unbindAdmin', userId, publicPath),
+    getAdmins: async (publicPath) =>
+      (await redis.smembers(key('service-admins', publicPath))).sort(),
+
+    addBuy: (b) =>
+      change(
+        'addBuy',
+        b.apiKey,
+        b.publicPath,
+        b.orderId,
+        b.productId,
+        b.customer,
+        b.unit,
+        b.recordType,
+      ),
+    getBuy: async (apiKey) => (await readBuys([apiKey]))[0],
+    listBuys: async (filter) => {
+      const all = await readBuys(await redis.zrange(key('buys'), 0, -1));
+      return all.filter(
+        (b) =>
+          (filter?.customer === undefined || b.customer === filter.customer) &&
+          (filter?.publicPath === undefined || b.publicPath === filter.publicPath),
+      );
+    },
+    deleteBuy: (apiKey) => change('deleteBuy', apiKey),
+
+    addUsage: async (increments) => {
+      if (increments.length === 0) return;
+      const args: (string | number)[] = [];
+      for (const { apiKey, amount } of increments) {
+        assertValidAmount(amount);
+        args.push(apiKey, amount);
+      }
+      throwIfError(await run('addUsage', ...args));
+    },
+    getUsage: async (apiKey) => {
+      const [pending, correlationNumber] = await redis.hmget(
+        key('buy', apiKey),
+        'pending',
+        'correlationNumber',
+      );
+      if (pending === null || pending === undefined) return undefined;
+      return { apiKey, pending: Number(pending), correlationNumber: Number(correlationNumber) };
+    },
+
+    setSpecificationHref: async (unit, href) => {
+      await redis.hset(key('specifications'), unit, href);
+    },
+    getSpecificationHref: async (unit) =>
+      (await redis.hget(key('specifications'), unit)) ?? undefined,
+    setMarketplaceToken: async (token) => {
+      await redis.set(key('marketplace-token'), token);
+    },
+    getMarketplaceToken: async () => (await redis.get(key('marketplace-token'))) ?? undefined,
+
+    addSubscription: (s) =>
+      change('addSubscription', s.subscriptionId, s.apiKey, s.notificationUrl, s.version),
+    getSubscription: async (id) => toSubscription(id, await redis.hgetall(key('subscription', id))),
+    listSubscriptions: async (apiKey) => {
+      const ids = (await redis.smembers(key('buy-subscriptions', apiKey))).sort();
+      const found = await Promise.all(
+        ids.map(async (id) => toSubscription(id, await redis.hgetall(key('subscription', id)))),
+      );
+      return found.filter((s): s is Subscription => s !== undefined);
+    },
+    updateSubscriptionUrl: (id, url) => change('updateSubscriptionUrl', id, url),
+    deleteSubscription: (id) => change('deleteSubscription', id),
+
+    loadRoutingState: async (): Promise<RoutingState> => {
+      const [services, bindings, buys] = (await run('routingState')) as unknown as [
+        string[][],
+        string[][],
+        string[][],
+      ];
+      const field = (row: string[], i: number) => row[i] ?? '';
+      return {
+        services: services
+          .map((r) =>
+            toService(field(r, 0), {
+              url: field(r, 1),
+              appId: field(r, 2),
+              methods: field(r, 3),
+              isContextBroker: field(r, 4),
+            }),
+          )
+          .sort((a, b) => compare(a.publicPath, b.publicPath)),
+        bindings: bindings
+          .map((r) => ({ adminId: field(r, 0), publicPath: field(r, 1) }))
+          .sort((a, b) => compare(a.adminId, b.adminId) || compare(a.publicPath, b.publicPath)),
+        buys: buys.map((r) =>
+          toBuy(field(r, 0), {
+            publicPath: field(r, 1),
+            orderId: field(r, 2),
+            productId: field(r, 3),
+            customer: field(r, 4),
+            unit: field(r, 5),
+            recordType: field(r, 6),
+          }),
+        ),
+      };
+    },
+    routingVersion: async () => Number((await redis.get(key('routing-version'))) ?? 0),
+
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

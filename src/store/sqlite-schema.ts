@@ -1,0 +1,74 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many have run, so a newer
+ * proxy upgrades an older file in place and never re-runs a step.
+ */
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE services (
+    public_path TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    methods TEXT NOT NULL,
+    is_context_broker INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE admins (
+    id TEXT PRIMARY KEY
+  );
+  CREATE TABLE admin_bindings (
+    admin_id TEXT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    public_path TEXT NOT NULL REFERENCES services(public_path) ON DELETE CASCADE,
+    PRIMARY KEY (admin_id, public_path)
+  );
+  CREATE TABLE buys (
+    api_key TEXT PRIMARY KEY,
+    public_path TEXT NOT NULL REFERENCES services(public_path) ON DELETE RESTRICT,
+    order_id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    record_type TEXT NOT NULL,
+    pending REAL NOT NULL DEFAULT 0,
+    correlation_number INTEGER NOT NULL DEFAULT 0,
+    seq INTEGER NOT NULL
+  );
+  CREATE INDEX buys_by_customer ON buys(customer);
+  CREATE INDEX buys_by_service ON buys(public_path);
+  CREATE TABLE specifications (
+    unit TEXT PRIMARY KEY,
+    href TEXT NOT NULL
+  );
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  CREATE TABLE subscriptions (
+    subscription_id TEXT PRIMARY KEY,
+    api_key TEXT NOT NULL REFERENCES buys(api_key) ON DELETE CASCADE,
+    notification_url TEXT NOT NULL,
+    version TEXT NOT NULL CHECK (version IN ('v1', 'v2'))
+  );
+  CREATE INDEX subscriptions_by_buy ON subscriptions(api_key);
+  CREATE TABLE routing_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  );
+  INSERT INTO routing_version (id, version) VALUES (1, 0);
+  `,
+];
+
+export function migrate(db: Database): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  if (applied > migrations.length) {
+    throw new Error(
+      `database schema version ${applied} is newer than this accounting-proxy (${migrations.length})`,
+    );
+  }
+  for (let version = applied; version < migrations.length; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version] ?? '');
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,288 @@
+import Database from 'better-sqlite3';
+import { proxyError } from '../errors.ts';
+import { migrate } from './sqlite-schema.ts';
+import type {
+  Buy,
+  BuyUsage,
+  RoutingState,
+  Service,
+  Store,
+  Subscription,
+  UsageIncrement,
+} from './store.ts';
+import { assertValidAmount } from './usage-amount.ts';
+
+interface ServiceRow {
+  public_path: string;
+  url: string;
+  app_id: string;
+  methods: string;
+  is_context_broker: number;
+}
+interface BuyRow {
+  api_key: string;
+  public_path: string;
+  order_id: string;
+  product_id: string;
+  customer: string;
+  unit: string;
+  record_type: string;
+}
+interface SubscriptionRow {
+  subscription_id: string;
+  api_key: string;
+  notification_url: string;
+  version: 'v1' | 'v2';
+}
+
+const toService = (row: ServiceRow): Service => ({
+  publicPath: row.public_path,
+  url: row.url,
+  appId: row.app_id,
+  methods: row.methods.split(','),
+  isContextBroker: row.is_context_broker === 1,
+});
+const toBuy = (row: BuyRow): Buy => ({
+  apiKey: row.api_key,
+  publicPath: row.public_path,
+  orderId: row.order_id,
+  productId: row.product_id,
+  customer: row.customer,
+  unit: row.unit,
+  recordType: row.record_type,
+});
+const toSubscription = (row: SubscriptionRow): Subscription => ({
+  subscriptionId: row.subscription_id,
+  apiKey: row.api_key,
+  notificationUrl: row.notification_url,
+  version: row.version,
+});
+
+const BUY_COLUMNS = 'api_key, public_path, order_id, product_id, customer, unit, record_type';
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:`. */
+  filename: string;
+  /** How long a write waits for another process's lock before failing. */
+  busyTimeoutMs?: number;
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const db = new Database(options.filename);
+  db.pragma('journal_mode = WAL');
+  // WAL with synchronous=NORMAL survives a process crash; FULL would also survive power loss at
+  // the price of an fsync per commit. A crash of the proxy is the case we must not lose usage in.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  migrate(db);
+
+  const sql = {
+    bumpVersion: db.prepare('UPDATE routing_version SET version = version + 1 WHERE id = 1'),
+    version: db.prepare('SELECT version FROM routing_version WHERE id = 1').pluck(),
+    serviceExists: db.prepare('SELECT 1 FROM services WHERE public_path = ?').pluck(),
+    insertService: db.prepare(
+      'INSERT INTO services (public_path, url, app_id, methods, is_context_broker) VALUES (?, ?, ?, ?, ?)',
+    ),
+    updateService: db.prepare(
+      'UPDATE services SET url = ?, app_id = ?, methods = ?, is_context_broker = ? WHERE public_path = ?',
+    ),
+    getService: db.prepare<[string], ServiceRow>('SELECT * FROM services WHERE public_path = ?'),
+    listServices: db.prepare<[], ServiceRow>('SELECT * FROM services ORDER BY public_path'),
+    deleteService: db.prepare('DELETE FROM services WHERE public_path = ?'),
+    countServiceBuys: db.prepare('SELECT count(*) FROM buys WHERE public_path = ?').pluck(),
+    adminExists: db.prepare('SELECT 1 FROM admins WHERE id = ?').pluck(),
+    insertAdmin: db.prepare('INSERT INTO admins (id) VALUES (?)'),
+    deleteAdmin: db.prepare('DELETE FROM admins WHERE id = ?'),
+    listAdmins: db.prepare('SELECT id FROM admins ORDER BY id').pluck(),
+    bind: db.prepare('INSERT OR IGNORE INTO admin_bindings (admin_id, public_path) VALUES (?, ?)'),
+    unbind: db.prepare('DELETE FROM admin_bindings WHERE admin_id = ? AND public_path = ?'),
+    serviceAdmins: db
+      .prepare('SELECT admin_id FROM admin_bindings WHERE public_path = ? ORDER BY admin_id')
+      .pluck(),
+    allBindings: db.prepare<[], { adminId: string; publicPath: string }>(
+      'SELECT admin_id AS adminId, public_path AS publicPath FROM admin_bindings ORDER BY admin_id, public_path',
+    ),
+    upsertBuy: db.prepare(
+      `INSERT INTO buys (${BUY_COLUMNS}, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))
+       ON CONFLICT (api_key) DO UPDATE SET public_path = excluded.public_path,
+         order_id = excluded.order_id, product_id = excluded.product_id, customer = excluded.customer,
+         unit = excluded.unit, record_type = excluded.record_type`,
+    ),
+    getBuy: db.prepare<[string], BuyRow>(`SELECT ${BUY_COLUMNS} FROM buys WHERE api_key = ?`),
+    listBuys: db.prepare<[{ customer: string | null; publicPath: string | null }], BuyRow>(
+      `SELECT ${BUY_COLUMNS} FROM buys WHERE (@customer IS NULL OR customer = @customer)
+       AND (@publicPath IS NULL OR public_path = @publicPath) ORDER BY seq`,
+    ),
+    pending: db.prepare('SELECT pending FROM buys WHERE api_key = ?').pluck(),
+    deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
+    addUsage: db.prepare('UPDATE buys SET pending = pending + ? WHERE api_key = ?'),
+    getUsage: db.prepare<[string], BuyUsage>(
+      'SELECT api_key AS apiKey, pending, correlation_number AS correlationNumber FROM buys WHERE api_key = ?',
+    ),
+    setHref: db.prepare(
+      'INSERT INTO specifications (unit, href) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET href = excluded.href',
+    ),
+    getHref: db.prepare('SELECT href FROM specifications WHERE unit = ?').pluck(),
+    setSetting: db.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+    getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
+    insertSubscription: db.prepare(
+      'INSERT OR REPLACE INTO subscriptions (subscription_id, api_key, notification_url, version) VALUES (?, ?, ?, ?)',
+    ),
+    getSubscription: db.prepare<[string], SubscriptionRow>(
+      'SELECT * FROM subscriptions WHERE subscription_id = ?',
+    ),
+    listSubscriptions: db.prepare<[string], SubscriptionRow>(
+      'SELECT * FROM subscriptions WHERE api_key = ? ORDER BY subscription_id',
+    ),
+    updateSubscriptionUrl: db.prepare(
+      'UPDATE subscriptions SET notification_url = ? WHERE subscription_id = ?',
+    ),
+    deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE subscription_id = ?'),
+  };
+
+  /** Runs a routing change in one write transaction and tells other processes it happened. */
+  const routingChange = <A extends unknown[]>(body: (...args: A) => void) => {
+    const run = db.transaction((...args: A) => {
+      body(...args);
+      sql.bumpVersion.run();
+    });
+    return async (...args: A): Promise<void> => run.immediate(...args);
+  };
+
+  const requireService = (publicPath: string) => {
+    if (!sql.serviceExists.get(publicPath)) throw proxyError('SERVICE_NOT_FOUND', publicPath);
+  };
+  const requireAdmin = (userId: string) => {
+    if (!sql.adminExists.get(userId)) throw proxyError('ADMIN_NOT_FOUND', userId);
+  };
+
+  const addUsageBatch = db.transaction((increments: readonly UsageIncrement[]) => {
+    for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
+  });
+
+  const readRoutingState = db.transaction(
+    (): RoutingState => ({
+      services: sql.listServices.all().map(toService),
+      bindings: sql.allBindings.all(),
+      buys: sql.listBuys.all({ customer: null, publicPath: null }).map(toBuy),
+    }),
+  );
+
+  return {
+    kind: 'sqlite',
+
+    addService: routingChange((service: Service, options?: { replace?: boolean }) => {
+      const row = [service.url, service.appId, service.methods.join(','), +service.isContextBroker];
+      if (!sql.serviceExists.get(service.publicPath)) {
+        sql.insertService.run(service.publicPath, ...row);
+      } else if (options?.replace) {
+        sql.updateService.run(...row, service.publicPath);
+      } else {
+        throw proxyError('SERVICE_EXISTS', service.publicPath);
+      }
+    }),
+    getService: async (publicPath) => {
+      const row = sql.getService.get(publicPath);
+      return row && toService(row);
+    },
+    listServices: async () => sql.listServices.all().map(toService),
+    deleteService: routingChange((publicPath: string) => {
+      requireService(publicPath);
+      const buys = sql.countServiceBuys.get(publicPath) as number;
+      if (buys > 0) throw proxyError('SERVICE_HAS_BUYS', publicPath, buys);
+      sql.deleteService.run(publicPath);
+    }),
+
+    addAdmin: routingChange((userId: string) => {
+      if (sql.adminExists.get(userId)) throw proxyError('ADMIN_EXISTS', userId);
+      sql.insertAdmin.run(userId);
+    }),
+    deleteAdmin: routingChange((userId: string) => {
+      requireAdmin(userId);
+      sql.deleteAdmin.run(userId);
+    }),
+    listAdmins: async () => sql.listAdmins.all() as string[],
+    bindAdmin: routingChange((userId: string, publicPath: string) => {
+      requireAdmin(userId);
+      requireService(publicPath);
+      sql.bind.run(userId, publicPath);
+    }),
+    unbindAdmin: routingChange((userId: string, publicPath: string) => {
+      if (sql.unbind.run(userId, publicPath).changes === 0) {
+        throw proxyError('ADMIN_NOT_BOUND', userId, publicPath);
+      }
+    }),
+    getAdmins: async (publicPath) => sql.serviceAdmins.all(publicPath) as string[],
+
+    addBuy: routingChange((buy: Buy) => {
+      requireService(buy.publicPath);
+      sql.upsertBuy.run(
+        buy.apiKey,
+        buy.publicPath,
+        buy.orderId,
+        buy.productId,
+        buy.customer,
+        buy.unit,
+        buy.recordType,
+      );
+    }),
+    getBuy: async (apiKey) => {
+      const row = sql.getBuy.get(apiKey);
+      return row && toBuy(row);
+    },
+    listBuys: async (filter) =>
+      sql.listBuys
+        .all({ customer: filter?.customer ?? null, publicPath: filter?.publicPath ?? null })
+        .map(toBuy),
+    deleteBuy: routingChange((apiKey: string) => {
+      const pending = sql.pending.get(apiKey) as number | undefined;
+      if (pending === undefined) throw proxyError('BUY_NOT_FOUND', apiKey);
+      if (pending > 0) throw proxyError('BUY_HAS_PENDING_USAGE', apiKey);
+      sql.deleteBuy.run(apiKey);
+    }),
+
+    addUsage: async (increments) => {
+      for (const { amount } of increments) assertValidAmount(amount);
+      addUsageBatch.immediate(increments);
+    },
+    getUsage: async (apiKey) => sql.getUsage.get(apiKey),
+
+    setSpecificationHref: async (unit, href) => {
+      sql.setHref.run(unit, href);
+    },
+    getSpecificationHref: async (unit) => sql.getHref.get(unit) as string | undefined,
+    setMarketplaceToken: async (token) => {
+      sql.setSetting.run('marketplace_token', token);
+    },
+    getMarketplaceToken: async () => sql.getSetting.get('marketplace_token') as string | undefined,
+
+    addSubscription: async (s) => {
+      if (!sql.getBuy.get(s.apiKey)) throw proxyError('BUY_NOT_FOUND', s.apiKey);
+      sql.insertSubscription.run(s.subscriptionId, s.apiKey, s.notificationUrl, s.version);
+    },
+    getSubscription: async (id) => {
+      const row = sql.getSubscription.get(id);
+      return row && toSubscription(row);
+    },
+    listSubscriptions: async (apiKey) => sql.listSubscriptions.all(apiKey).map(toSubscription),
+    updateSubscriptionUrl: async (id, url) => {
+      if (sql.updateSubscriptionUrl.run(url, id).changes === 0) {
+        throw proxyError('SUBSCRIPTION_NOT_FOUND', id);
+      }
+    },
+    deleteSubscription: async (id) => {
+      sql.deleteSubscription.run(id);
+    },
+
+    loadRoutingState: async () => readRoutingState.deferred(),
+    routingVersion: async () => sql.version.get() as number,
+
+    close: async () => {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The Store: everything accounting-proxy keeps. Two implementations (sqlite.ts, redis.ts) behave
+ * identically; test/store/contract.ts holds them to it.
+ */
+
+export interface Service {
+  /** `/weather`, or a complete path with query such as `/a/b?x=1`. */
+  publicPath: string;
+  /** Backend base URL, without trailing slash. */
+  url: string;
+  /** OAuth2 application id that tokens must be issued for. */
+  appId: string;
+  /** Upper-case HTTP methods, in registration order. */
+  methods: string[];
+  isContextBroker: boolean;
+}
+
+export interface Buy {
+  apiKey: string;
+  publicPath: string;
+  orderId: string;
+  productId: string;
+  customer: string;
+  unit: string;
+  recordType: string;
+}
+
+export interface BuyUsage {
+  apiKey: string;
+  /** Metered but not yet reported. */
+  pending: number;
+  /** Number of the next usage record of this buy. */
+  correlationNumber: number;
+}
+
+export interface UsageIncrement {
+  apiKey: string;
+  amount: number;
+}
+
+export interface AdminBinding {
+  adminId: string;
+  publicPath: string;
+}
+
+export interface Subscription {
+  subscriptionId: string;
+  apiKey: string;
+  notificationUrl: string;
+  version: 'v1' | 'v2';
+}
+
+/** What the proxy path keeps in memory to route and authorize without touching the store. */
+export interface RoutingState {
+  services: Service[];
+  bindings: AdminBinding[];
+  buys: Buy[];
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'redis';
+
+  /** Refused with SERVICE_EXISTS unless `replace`, which updates in place and keeps buys and bindings. */
+  addService(service: Service, options?: { replace?: boolean }): Promise<void>;
+  getService(publicPath: string): Promise<Service | undefined>;
+  listServices(): Promise<Service[]>;
+  /** Removes the service and its admin bindings; refused with SERVICE_HAS_BUYS while buys exist. */
+  deleteService(publicPath: string): Promise<void>;
+
+  /** Refused with ADMIN_EXISTS for a known admin (so its bindings are never wiped). */
+  addAdmin(userId: string): Promise<void>;
+  /** Removes the admin and every binding of it. */
+  deleteAdmin(userId: string): Promise<void>;
+  listAdmins(): Promise<string[]>;
+  /** Needs a known admin and service; binding twice is a no-op. */
+  bindAdmin(userId: string, publicPath: string): Promise<void>;
+  unbindAdmin(userId: string, publicPath: string): Promise<void>;
+  /** Admin ids bound to the service, sorted. */
+  getAdmins(publicPath: string): Promise<string[]>;
+
+  /** Needs the service. Buying again keeps the buy's usage and correlation number. */
+  addBuy(buy: Buy): Promise<void>;
+  getBuy(apiKey: string): Promise<Buy | undefined>;
+  listBuys(filter?: { customer?: string; publicPath?: string }): Promise<Buy[]>;
+  /** Removes the buy and its subscriptions; refused with BUY_HAS_PENDING_USAGE while usage is unreported. */
+  deleteBuy(apiKey: string): Promise<void>;
+
+  /** Adds every amount atomically in one batch; increments for unknown buys are ignored. */
+  addUsage(increments: readonly UsageIncrement[]): Promise<void>;
+  getUsage(apiKey: string): Promise<BuyUsage | undefined>;
+
+  setSpecificationHref(unit: string, href: string): Promise<void>;
+  getSpecificationHref(unit: string): Promise<string | undefined>;
+  setMarketplaceToken(token: string): Promise<void>;
+  getMarketplaceToken(): Promise<string | undefined>;
+
+  /** Needs the buy. */
+  addSubscription(subscription: Subscription): Promise<void>;
+  getSubscription(subscriptionId: string): Promise<Subscription | undefined>;
+  listSubscriptions(apiKey: string): Promise<Subscription[]>;
+  updateSubscriptionUrl(subscriptionId: string, notificationUrl: string): Promise<void>;
+  deleteSubscription(subscriptionId: string): Promise<void>;
+
+  /** Everything the proxy path routes by, read consistently. */
+  loadRoutingState(): Promise<RoutingState>;
+  /** Grows with every change to services, admins, bindings or buys, from any process. */
+  routingVersion(): Promise<number>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,408 @@
+/**
+ * The behaviour every Store must have. sqlite.test.ts and redis.test.ts run this same suite
+ * against a real SQLite file and a real redis-server.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, beforeEach, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../config.ts';
+import { isProxyError } from '../../src/errors.ts';
+import type { Buy, Service, Store } from '../../src/store/store.ts';
+
+export interface StoreFixture {
+  store: Store;
+  /** Another connection to the same data, as a second process would have. */
+  reopen(): Promise<Store>;
+  /** The database configuration a child process uses to reach the same data. */
+  database: Config['database'];
+}
+
+export interface StoreHarness {
+  create(): Promise<StoreFixture>;
+}
+
+const weather: Service = {
+  publicPath: '/weather',
+  url: 'http://localhost:5000',
+  appId: 'app-1',
+  methods: ['GET', 'POST'],
+  isContextBroker: false,
+};
+const orion: Service = {
+  publicPath: '/orion',
+  url: 'http://orion:1026/base',
+  appId: 'app-2',
+  methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+  isContextBroker: true,
+};
+const buy = (apiKey: string, overrides: Partial<Buy> = {}): Buy => ({
+  apiKey,
+  publicPath: '/weather',
+  orderId: `order-${apiKey}`,
+  productId: `product-${apiKey}`,
+  customer: 'alice',
+  unit: 'call',
+  recordType: 'callusage',
+  ...overrides,
+});
+
+const rejectsWith = (promise: Promise<unknown>, code: Parameters<typeof isProxyError>[1]) =>
+  assert.rejects(promise, (error) => isProxyError(error, code));
+
+export function storeContract(name: string, harness: StoreHarness): void {
+  describe(`${name} store contract`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+    const opened: Store[] = [];
+
+    beforeEach(async () => {
+      fixture = await harness.create();
+      store = fixture.store;
+      opened.push(store);
+    });
+    after(async () => {
+      await Promise.all(opened.map((s) => s.close()));
+    });
+    const reopen = async () => {
+      const other = await fixture.reopen();
+      opened.push(other);
+      return other;
+    };
+
+    describe('services', () => {
+      test('stores a service and reads it back exactly', async () => {
+        await store.addService(weather);
+        await store.addService(orion);
+        assert.deepEqual(await store.getService('/weather'), weather);
+        assert.deepEqual(await store.listServices(), [orion, weather]);
+        assert.equal(await store.getService('/missing'), undefined);
+      });
+
+      test('refuses to re-add an existing service and leaves it unchanged', async () => {
+        await store.addService(weather);
+        await rejectsWith(store.addService({ ...weather, appId: 'other' }), 'SERVICE_EXISTS');
+        assert.deepEqual(await store.getService('/weather'), weather);
+      });
+
+      test('updates a service in place with replace, keeping its buys and admins', async () => {
+        await store.addService(weather);
+        await store.addAdmin('bob');
+        await store.bindAdmin('bob', '/weather');
+        await store.addBuy(buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 2 }]);
+        const updated = { ...weather, url: 'http://new:80', methods: ['GET'] };
+        await store.addService(updated, { replace: true });
+        assert.deepEqual(await store.getService('/weather'), updated);
+        assert.deepEqual(await store.getAdmins('/weather'), ['bob']);
+        assert.equal((await store.getUsage('k1'))?.pending, 2);
+      });
+
+      test('deletes a service and its admin bindings but not the admins', async () => {
+        await store.addService(weather);
+        await store.addAdmin('bob');
+        await store.bindAdmin('bob', '/weather');
+        await store.deleteService('/weather');
+        assert.equal(await store.getService('/weather'), undefined);
+        assert.deepEqual(await store.listAdmins(), ['bob']);
+        await store.addService(weather);
+        assert.deepEqual(await store.getAdmins('/weather'), []);
+      });
+
+      test('refuses to delete a service that still has buys, keeping buys and usage', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 3 }]);
+        await rejectsWith(store.deleteService('/weather'), 'SERVICE_HAS_BUYS');
+        assert.deepEqual(await store.getService('/weather'), weather);
+        assert.equal((await store.getUsage('k1'))?.pending, 3);
+      });
+
+      test('refuses to delete an unknown service', async () => {
+        await rejectsWith(store.deleteService('/missing'), 'SERVICE_NOT_FOUND');
+      });
+    });
+
+    describe('administrators', () => {
+      test('adds, lists and deletes admins', async () => {
+        await store.addAdmin('carol');
+        await store.addAdmin('bob');
+        assert.deepEqual(await store.listAdmins(), ['bob', 'carol']);
+        await store.deleteAdmin('bob');
+        assert.deepEqual(await store.listAdmins(), ['carol']);
+      });
+
+      test('refuses to re-add an admin and keeps its bindings', async () => {
+        await store.addService(weather);
+        await store.addAdmin('bob');
+        await store.bindAdmin('bob', '/weather');
+        await rejectsWith(store.addAdmin('bob'), 'ADMIN_EXISTS');
+        assert.deepEqual(await store.getAdmins('/weather'), ['bob']);
+      });
+
+      test('deleting an admin unbinds it from every service', async () => {
+        await store.addService(weather);
+        await store.addService(orion);
+        await store.addAdmin('bob');
+        await store.addAdmin('carol');
+        await store.bindAdmin('bob', '/weather');
+        await store.bindAdmin('bob', '/orion');
+        await store.bindAdmin('carol', '/weather');
+        await store.deleteAdmin('bob');
+        assert.deepEqual(await store.getAdmins('/weather'), ['carol']);
+        assert.deepEqual(await store.getAdmins('/orion'), []);
+        assert.deepEqual((await store.loadRoutingState()).bindings, [
+          { adminId: 'carol', publicPath: '/weather' },
+        ]);
+      });
+
+      test('refuses to delete an unknown admin', async () => {
+        await rejectsWith(store.deleteAdmin('nobody'), 'ADMIN_NOT_FOUND');
+      });
+
+      test('binds only known admins to known services, once', async () => {
+        await store.addService(weather);
+        await store.addAdmin('bob');
+        await rejectsWith(store.bindAdmin('nobody', '/weather'), 'ADMIN_NOT_FOUND');
+        await rejectsWith(store.bindAdmin('bob', '/missing'), 'SERVICE_NOT_FOUND');
+        await store.bindAdmin('bob', '/weather');
+        await store.bindAdmin('bob', '/weather');
+        assert.deepEqual(await store.getAdmins('/weather'), ['bob']);
+      });
+
+      test('unbinds a bound admin and refuses an unbound one', async () => {
+        await store.addService(weather);
+        await store.addAdmin('bob');
+        await store.bindAdmin('bob', '/weather');
+        await store.unbindAdmin('bob', '/weather');
+        assert.deepEqual(await store.getAdmins('/weather'), []);
+        await rejectsWith(store.unbindAdmin('bob', '/weather'), 'ADMIN_NOT_BOUND');
+        assert.deepEqual(await store.listAdmins(), ['bob']);
+      });
+    });
+
+    describe('buys and usage', () => {
+      test('stores buys and lists them by customer and service in purchase order', async () => {
+        await store.addService(weather);
+        await store.addService(orion);
+        await store.addBuy(buy('k2'));
+        await store.addBuy(buy('k1', { customer: 'bob' }));
+        await store.addBuy(buy('k3', { publicPath: '/orion', unit: 'megabyte' }));
+        assert.deepEqual(await store.getBuy('k1'), buy('k1', { customer: 'bob' }));
+        assert.deepEqual(
+          (await store.listBuys()).map((b) => b.apiKey),
+          ['k2', 'k1', 'k3'],
+        );
+        assert.deepEqual(
+          (await store.listBuys({ customer: 'alice' })).map((b) => b.apiKey),
+          ['k2', 'k3'],
+        );
+        assert.deepEqual(
+          (await store.listBuys({ publicPath: '/weather', customer: 'alice' })).map(
+            (b) => b.apiKey,
+          ),
+          ['k2'],
+        );
+        assert.deepEqual(await store.getUsage('k2'), {
+          apiKey: 'k2',
+          pending: 0,
+          correlationNumber: 0,
+        });
+      });
+
+      test('refuses a buy for an unknown service', async () => {
+        await rejectsWith(store.addBuy(buy('k1', { publicPath: '/missing' })), 'SERVICE_NOT_FOUND');
+        assert.equal(await store.getBuy('k1'), undefined);
+      });
+
+      test('buying again keeps the pending usage', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 5 }]);
+        await store.addBuy(buy('k1', { recordType: 'datausage', unit: 'megabyte' }));
+        assert.equal((await store.getBuy('k1'))?.unit, 'megabyte');
+        assert.equal((await store.getUsage('k1'))?.pending, 5);
+      });
+
+      test('adds a batch of increments and ignores unknown buys', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addBuy(buy('k2'));
+        await store.addUsage([
+          { apiKey: 'k1', amount: 1 },
+          { apiKey: 'k2', amount: 0.25 },
+          { apiKey: 'gone', amount: 7 },
+          { apiKey: 'k1', amount: 1.5 },
+        ]);
+        assert.equal((await store.getUsage('k1'))?.pending, 2.5);
+        assert.equal((await store.getUsage('k2'))?.pending, 0.25);
+        assert.equal(await store.getUsage('gone'), undefined);
+      });
+
+      test('rejects a batch with a negative or non-finite amount and applies none of it', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+          await rejectsWith(
+            store.addUsage([
+              { apiKey: 'k1', amount: 1 },
+              { apiKey: 'k1', amount: bad },
+            ]),
+            'INVALID_AMOUNT',
+          );
+        }
+        assert.equal((await store.getUsage('k1'))?.pending, 0);
+      });
+
+      test('refuses to delete a buy whose usage is not reported yet', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 1 }]);
+        await rejectsWith(store.deleteBuy('k1'), 'BUY_HAS_PENDING_USAGE');
+        assert.equal((await store.getUsage('k1'))?.pending, 1);
+      });
+
+      test('deletes a buy without pending usage together with its subscriptions', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addSubscription({
+          subscriptionId: 's1',
+          apiKey: 'k1',
+          notificationUrl: 'http://x/notify',
+          version: 'v2',
+        });
+        await store.deleteBuy('k1');
+        assert.equal(await store.getBuy('k1'), undefined);
+        assert.equal(await store.getSubscription('s1'), undefined);
+        assert.deepEqual(await store.listBuys({ customer: 'alice' }), []);
+        await store.deleteService('/weather');
+      });
+
+      test('refuses to delete an unknown buy', async () => {
+        await rejectsWith(store.deleteBuy('nope'), 'BUY_NOT_FOUND');
+      });
+
+      test('2,000 concurrent increments of 0.5 from two processes end at exactly 1000', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        const worker = fileURLToPath(new URL('./increment-worker.ts', import.meta.url));
+        const runWorker = () =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', worker], {
+              env: { ...process.env, STORE_DATABASE: JSON.stringify(fixture.database) },
+              stdio: ['ignore', 'inherit', 'inherit'],
+            });
+            child.once('error', reject);
+            child.once('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`worker exited ${code}`)),
+            );
+          });
+        await Promise.all([runWorker(), runWorker()]);
+        assert.equal((await store.getUsage('k1'))?.pending, 1000);
+      });
+    });
+
+    describe('reporting data', () => {
+      test('keeps one specification href per unit', async () => {
+        assert.equal(await store.getSpecificationHref('call'), undefined);
+        await store.setSpecificationHref('call', 'http://usage/spec/1');
+        await store.setSpecificationHref('call', 'http://usage/spec/2');
+        await store.setSpecificationHref('megabyte', 'http://usage/spec/3');
+        assert.equal(await store.getSpecificationHref('call'), 'http://usage/spec/2');
+        assert.equal(await store.getSpecificationHref('megabyte'), 'http://usage/spec/3');
+      });
+
+      test('keeps the latest marketplace token only', async () => {
+        assert.equal(await store.getMarketplaceToken(), undefined);
+        await store.setMarketplaceToken('t1');
+        await store.setMarketplaceToken('t2');
+        assert.equal(await store.getMarketplaceToken(), 't2');
+      });
+    });
+
+    describe('Orion subscriptions', () => {
+      test('stores, updates, lists and deletes subscriptions of a buy', async () => {
+        await store.addService(orion);
+        await store.addBuy(buy('k1', { publicPath: '/orion' }));
+        const s1 = {
+          subscriptionId: 's1',
+          apiKey: 'k1',
+          notificationUrl: 'http://a/1',
+          version: 'v2',
+        } as const;
+        const s2 = { ...s1, subscriptionId: 's2', version: 'v1' } as const;
+        await store.addSubscription(s1);
+        await store.addSubscription(s2);
+        assert.deepEqual(await store.getSubscription('s1'), s1);
+        await store.updateSubscriptionUrl('s1', 'http://b/2');
+        assert.equal((await store.getSubscription('s1'))?.notificationUrl, 'http://b/2');
+        assert.deepEqual(
+          (await store.listSubscriptions('k1')).map((s) => s.subscriptionId),
+          ['s1', 's2'],
+        );
+        await store.deleteSubscription('s1');
+        assert.equal(await store.getSubscription('s1'), undefined);
+        assert.deepEqual(await store.listSubscriptions('k1'), [s2]);
+      });
+
+      test('refuses subscriptions of unknown buys and updates of unknown subscriptions', async () => {
+        await rejectsWith(
+          store.addSubscription({
+            subscriptionId: 's1',
+            apiKey: 'nope',
+            notificationUrl: 'http://a',
+            version: 'v2',
+          }),
+          'BUY_NOT_FOUND',
+        );
+        await rejectsWith(store.updateSubscriptionUrl('s9', 'http://a'), 'SUBSCRIPTION_NOT_FOUND');
+      });
+    });
+
+    describe('routing state', () => {
+      test('loads services, bindings and buys in one read', async () => {
+        await store.addService(weather);
+        await store.addService(orion);
+        await store.addAdmin('bob');
+        await store.bindAdmin('bob', '/orion');
+        await store.addBuy(buy('k1'));
+        assert.deepEqual(await store.loadRoutingState(), {
+          services: [orion, weather],
+          bindings: [{ adminId: 'bob', publicPath: '/orion' }],
+          buys: [buy('k1')],
+        });
+      });
+
+      test('its version grows with routing changes seen from another connection, not with usage', async () => {
+        const other = await reopen();
+        const before = await other.routingVersion();
+        await store.addService(weather);
+        const afterService = await other.routingVersion();
+        assert.ok(afterService > before);
+        await store.addBuy(buy('k1'));
+        const afterBuy = await other.routingVersion();
+        assert.ok(afterBuy > afterService);
+        await store.addUsage([{ apiKey: 'k1', amount: 1 }]);
+        assert.equal(await other.routingVersion(), afterBuy);
+        assert.deepEqual((await other.loadRoutingState()).buys, [buy('k1')]);
+      });
+
+      test('a failed change leaves the version alone', async () => {
+        const before = await store.routingVersion();
+        await rejectsWith(store.deleteService('/missing'), 'SERVICE_NOT_FOUND');
+        assert.equal(await store.routingVersion(), before);
+      });
+    });
+
+    test('keeps its data after close and reopen', async () => {
+      await store.addService(weather);
+      await store.addBuy(buy('k1'));
+      await store.addUsage([{ apiKey: 'k1', amount: 4 }]);
+      await store.close();
+      opened.splice(opened.indexOf(store), 1);
+      const reopened = await reopen();
+      assert.deepEqual(await reopened.getService('/weather'), weather);
+      assert.equal((await reopened.getUsage('k1'))?.pending, 4);
+    });
+  });
+}
