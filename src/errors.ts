@@ -54,6 +54,10 @@ const table = {
     message: (subscriptionId: string) => `No subscription "${subscriptionId}".`,
   },
   // Store availability
+  STORE_CONNECTION_FAILED: {
+    status: 503,
+    message: (store: string, detail: string) => `cannot open the store (${store}): ${detail}`,
+  },
   STORE_UNAVAILABLE: {
     status: 503,
     message: () => 'Accounting store unavailable',

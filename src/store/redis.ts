@@ -68,13 +68,18 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   });
   // Without a listener ioredis would report connection errors as unhandled; callers see them as
   // rejected commands instead.
-  redis.on('error', () => {});
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    lastError = error;
+  });
   try {
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(
-      `cannot connect to Redis at ${options.host}:${options.port}: ${(error as Error).message}`,
+    throw proxyError(
+      'STORE_CONNECTION_FAILED',
+      `Redis at ${options.host}:${options.port}`,
+      (lastError ?? (error as Error)).message,
     );
   }
   for (const [name, lua] of Object.entries(scripts)) {

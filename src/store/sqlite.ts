@@ -67,8 +67,20 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
+function openDatabase(filename: string): Database.Database {
+  try {
+    return new Database(filename);
+  } catch (error) {
+    throw proxyError(
+      'STORE_CONNECTION_FAILED',
+      `SQLite file "${filename}"`,
+      (error as Error).message,
+    );
+  }
+}
+
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  const db = new Database(options.filename);
+  const db = openDatabase(options.filename);
   db.pragma('journal_mode = WAL');
   // WAL with synchronous=NORMAL survives a process crash; FULL would also survive power loss at
   // the price of an fsync per commit. A crash of the proxy is the case we must not lose usage in.

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { proxyError } from '../../errors.ts';
+import { validatePublicPath } from '../../services/service-input.ts';
+import type { Service } from '../../store/store.ts';
+import { type CliIo, withStore } from '../context.ts';
+import { formatTable } from '../table.ts';
+
+const row = (s: Service) => [
+  s.publicPath,
+  s.url,
+  s.appId,
+  s.isContextBroker ? 'yes' : 'no',
+  s.methods.join(','),
+];
+
+export function registerGetService(program: Command, io: CliIo): void {
+  program
+    .command('getService')
+    .description("display service's information")
+    .option('-p, --public-path <publicPath>', 'only the service with this public path')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: { publicPath?: string; json?: boolean }) => {
+      await withStore(io, async ({ store, print }) => {
+        let services: Service[];
+        if (options.publicPath !== undefined) {
+          const service = await store.getService(validatePublicPath(options.publicPath));
+          if (!service) throw proxyError('SERVICE_NOT_FOUND', options.publicPath);
+          services = [service];
+        } else {
+          services = await store.listServices();
+        }
+        if (options.json) {
+          print(JSON.stringify(options.publicPath !== undefined ? services[0] : services, null, 2));
+        } else if (services.length === 0) {
+          print(
+            'No service registered. Use "cli/cli addService <publicPath> <url> <appId> <method>" to register one.',
+          );
+        } else {
+          const headers = ['PUBLIC PATH', 'URL', 'APP-ID', 'CONTEXT-BROKER', 'METHODS'];
+          for (const line of formatTable(headers, services.map(row))) print(line);
+        }
+      });
+    });
+}

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ConfigError, defaultConfig, environmentVariables, loadConfig } from '../config.ts';
+
+describe('configuration', () => {
+  test('defaults match the original keys with our documented changes', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config, defaultConfig());
+    assert.equal(config.accounting_proxy.port, 9000);
+    assert.equal(config.accounting_proxy.https.enabled, false);
+    assert.equal(config.database.type, 'sqlite');
+    assert.equal(config.database.name, 'accountingDB.sqlite');
+    assert.deepEqual(config.modules.accounting, ['call', 'megabyte', 'millisecond']);
+    assert.equal(
+      config.usageAPI.url,
+      'http://localhost:8080/DSUsageManagement/api/usageManagement/v2',
+    );
+    assert.equal(config.usageAPI.schedule, '0 0 * * *');
+    assert.equal(config.resources.contextBroker, false);
+    assert.equal(config.resources.notification_port, 9002);
+    assert.equal(config.oauth2.idm_url, 'http://localhost:3000');
+    assert.equal(config.log.level, 'info');
+    assert.equal(config.api.administration_paths.checkURL, '/accounting_proxy/urls');
+  });
+
+  test('every key can be overridden by its environment variable', () => {
+    const certFile = fileURLToPath(import.meta.url);
+    const config = loadConfig({
+      ACCOUNTING_PROXY_PORT: '9100',
+      ACCOUNTING_PROXY_HTTPS_CERT: certFile,
+      ACCOUNTING_PROXY_HTTPS_KEY: certFile,
+      ACCOUNTING_PROXY_HTTPS_CA: certFile,
+      ACCOUNTING_PROXY_DB: 'redis',
+      ACCOUNTING_PROXY_DB_NAME: '3',
+      ACCOUNTING_PROXY_REDIS_HOST: 'redis.internal',
+      ACCOUNTING_PROXY_REDIS_PORT: '6380',
+      ACCOUNTING_PROXY_REDIS_PREFIX: 'shop-a:',
+      ACCOUNTING_PROXY_MODULES: 'call, megabyte',
+      ACCOUNTING_PROXY_IDM_URL: 'https://idm.example.org/',
+      ACCOUNTING_PROXY_USAGE_API_URL: 'http://bae:8006/usage/v2',
+      ACCOUNTING_PROXY_USAGE_SCHEDULE: '*/30 * * * * *',
+      ACCOUNTING_PROXY_CONTEXT_BROKER: 'true',
+      ACCOUNTING_PROXY_NOTIFICATION_PORT: '9102',
+      ACCOUNTING_PROXY_LOG_LEVEL: 'debug',
+    });
+    assert.equal(config.accounting_proxy.port, 9100);
+    assert.deepEqual(config.accounting_proxy.https, {
+      enabled: true,
+      certFile,
+      keyFile: certFile,
+      caFile: certFile,
+    });
+    assert.deepEqual(config.database, {
+      type: 'redis',
+      name: '3',
+      redis_host: 'redis.internal',
+      redis_port: 6380,
+      redis_prefix: 'shop-a:',
+    });
+    assert.deepEqual(config.modules.accounting, ['call', 'megabyte']);
+    assert.equal(config.oauth2.idm_url, 'https://idm.example.org');
+    assert.equal(config.usageAPI.url, 'http://bae:8006/usage/v2');
+    assert.equal(config.usageAPI.schedule, '*/30 * * * * *');
+    assert.equal(config.resources.contextBroker, true);
+    assert.equal(config.resources.notification_port, 9102);
+    assert.equal(config.log.level, 'debug');
+  });
+
+  test('Redis uses database 0 when no index is given', () => {
+    assert.equal(loadConfig({ ACCOUNTING_PROXY_DB: 'redis' }).database.name, '0');
+  });
+
+  const invalid: [Record<string, string>, string][] = [
+    [
+      { ACCOUNTING_PROXY_PORT: 'abc' },
+      'ACCOUNTING_PROXY_PORT must be an integer 1-65535, got "abc"',
+    ],
+    [
+      { ACCOUNTING_PROXY_PORT: '70000' },
+      'ACCOUNTING_PROXY_PORT must be an integer 1-65535, got "70000"',
+    ],
+    [
+      { ACCOUNTING_PROXY_PORT: '1.5' },
+      'ACCOUNTING_PROXY_PORT must be an integer 1-65535, got "1.5"',
+    ],
+    [
+      { ACCOUNTING_PROXY_DB: 'mysql' },
+      'ACCOUNTING_PROXY_DB must be one of sqlite, redis, got "mysql"',
+    ],
+    [
+      { ACCOUNTING_PROXY_DB: 'redis', ACCOUNTING_PROXY_DB_NAME: 'x' },
+      'ACCOUNTING_PROXY_DB_NAME (Redis database index) must be an integer 0-65535, got "x"',
+    ],
+    [
+      { ACCOUNTING_PROXY_DB_NAME: ' ' },
+      'ACCOUNTING_PROXY_DB_NAME must be a non-empty string, got " "',
+    ],
+    [
+      { ACCOUNTING_PROXY_MODULES: 'call,../etc' },
+      'ACCOUNTING_PROXY_MODULES must be a comma-separated list of unit names (letters, digits, _ and -), got "call,../etc"',
+    ],
+    [
+      { ACCOUNTING_PROXY_MODULES: ',' },
+      'ACCOUNTING_PROXY_MODULES must be a comma-separated list of unit names (letters, digits, _ and -), got ","',
+    ],
+    [
+      { ACCOUNTING_PROXY_IDM_URL: 'idm:3000' },
+      'ACCOUNTING_PROXY_IDM_URL must be an http(s) URL, got "idm:3000"',
+    ],
+    [
+      { ACCOUNTING_PROXY_USAGE_API_URL: 'nope' },
+      'ACCOUNTING_PROXY_USAGE_API_URL must be an http(s) URL, got "nope"',
+    ],
+    [
+      { ACCOUNTING_PROXY_USAGE_SCHEDULE: '0 0 * *' },
+      'ACCOUNTING_PROXY_USAGE_SCHEDULE must be a cron expression with 5 or 6 fields, got "0 0 * *"',
+    ],
+    [
+      { ACCOUNTING_PROXY_USAGE_SCHEDULE: '0 25 * * *' },
+      'ACCOUNTING_PROXY_USAGE_SCHEDULE must be a cron expression with 5 or 6 fields, got "0 25 * * *"',
+    ],
+    [
+      { ACCOUNTING_PROXY_CONTEXT_BROKER: 'maybe' },
+      'ACCOUNTING_PROXY_CONTEXT_BROKER must be true or false, got "maybe"',
+    ],
+    [
+      { ACCOUNTING_PROXY_NOTIFICATION_PORT: '0' },
+      'ACCOUNTING_PROXY_NOTIFICATION_PORT must be an integer 1-65535, got "0"',
+    ],
+    [
+      { ACCOUNTING_PROXY_LOG_LEVEL: 'loud' },
+      'ACCOUNTING_PROXY_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ],
+    [
+      { ACCOUNTING_PROXY_HTTPS_CERT: '/no/such/cert.pem' },
+      'ACCOUNTING_PROXY_HTTPS_CERT must be the path of a readable file, got "/no/such/cert.pem"',
+    ],
+    [
+      { ACCOUNTING_PROXY_HTTPS_CERT: fileURLToPath(import.meta.url) },
+      'ACCOUNTING_PROXY_HTTPS_CERT and ACCOUNTING_PROXY_HTTPS_KEY must be set together',
+    ],
+  ];
+
+  for (const [env, message] of invalid) {
+    test(`refuses ${JSON.stringify(env)} naming the variable`, () => {
+      assert.throws(() => loadConfig(env), new ConfigError(message));
+    });
+  }
+
+  test('the README documents every environment variable', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const variable of environmentVariables) {
+      assert.ok(readme.includes(`\`${variable.name}\``), `${variable.name} missing from README`);
+    }
+  });
+});
+
+describe('proxy start-up', () => {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const start = (env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', main], {
+      env: { ...process.env, ACCOUNTING_PROXY_DB_NAME: ':memory:', ...env },
+      timeout: 30_000,
+    });
+  const failsWith = async (env: Record<string, string>, line: string) => {
+    await assert.rejects(start(env), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.equal(error.stderr, `accounting-proxy: ${line}\n`);
+      return true;
+    });
+  };
+
+  test('a bad configuration value stops start-up with one line and exit code 1', async () => {
+    await failsWith(
+      { ACCOUNTING_PROXY_PORT: 'abc' },
+      'ACCOUNTING_PROXY_PORT must be an integer 1-65535, got "abc"',
+    );
+  });
+
+  test('a port in use stops start-up with one line and exit code 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await failsWith({ ACCOUNTING_PROXY_PORT: String(port) }, `port ${port} is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('an unreachable Redis stops start-up with one line and exit code 1', async () => {
+    await failsWith(
+      {
+        ACCOUNTING_PROXY_DB: 'redis',
+        ACCOUNTING_PROXY_DB_NAME: '0',
+        ACCOUNTING_PROXY_REDIS_HOST: '127.0.0.1',
+        ACCOUNTING_PROXY_REDIS_PORT: '1',
+      },
+      'cannot open the store (Redis at 127.0.0.1:1): connect ECONNREFUSED 127.0.0.1:1',
+    );
+  });
+});
