@@ -24,7 +24,12 @@ export interface AdministrationPaths {
 }
 
 export interface Config {
-  accounting_proxy: { port: number; https: HttpsConfig };
+  accounting_proxy: {
+    port: number;
+    https: HttpsConfig;
+    /** Milliseconds without an answer from a backend before the request fails with 504. */
+    backend_timeout: number;
+  };
   database: {
     type: DatabaseType;
     /** SQLite file (relative to the working directory), or the Redis database index. */
@@ -40,6 +45,10 @@ export interface Config {
   api: { administration_paths: AdministrationPaths };
   oauth2: {
     idm_url: string;
+    /** Seconds a validated token is trusted without asking the IdM again. */
+    token_cache_ttl: number;
+    /** Milliseconds to wait for the IdM before answering 503. */
+    idm_timeout: number;
     roles: { admin: string; customer: string; seller: string };
   };
   log: { level: LogLevel };
@@ -50,6 +59,7 @@ export function defaultConfig(): Config {
     accounting_proxy: {
       port: 9000,
       https: { enabled: false, certFile: '', keyFile: '', caFile: '' },
+      backend_timeout: 60_000,
     },
     database: {
       type: 'sqlite',
@@ -75,6 +85,8 @@ export function defaultConfig(): Config {
     },
     oauth2: {
       idm_url: 'http://localhost:3000',
+      token_cache_ttl: 60,
+      idm_timeout: 10_000,
       roles: { admin: '106', customer: '', seller: '' },
     },
     log: { level: 'info' },
@@ -176,6 +188,14 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     },
   },
   {
+    name: 'ACCOUNTING_PROXY_BACKEND_TIMEOUT',
+    key: 'accounting_proxy.backend_timeout',
+    description: 'milliseconds a backend may stay silent before the request fails with 504',
+    apply: (c, raw, name) => {
+      c.accounting_proxy.backend_timeout = integer(1, 3_600_000)(raw, name);
+    },
+  },
+  {
     name: 'ACCOUNTING_PROXY_HTTPS_CERT',
     key: 'accounting_proxy.https.certFile',
     description: 'server certificate (PEM); HTTPS is on when this and the key are set',
@@ -253,6 +273,22 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     description: 'base URL of the Keyrock IdM that validates tokens',
     apply: (c, raw, name) => {
       c.oauth2.idm_url = httpUrl(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_TOKEN_CACHE_TTL',
+    key: 'oauth2.token_cache_ttl',
+    description: 'seconds a validated token is trusted before asking the IdM again (0: no cache)',
+    apply: (c, raw, name) => {
+      c.oauth2.token_cache_ttl = integer(0, 86_400)(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_IDM_TIMEOUT',
+    key: 'oauth2.idm_timeout',
+    description: 'milliseconds to wait for the IdM before answering 503',
+    apply: (c, raw, name) => {
+      c.oauth2.idm_timeout = integer(1, 600_000)(raw, name);
     },
   },
   {

@@ -53,6 +53,32 @@ const table = {
     status: 404,
     message: (subscriptionId: string) => `No subscription "${subscriptionId}".`,
   },
+  // Proxy path: authentication (messages of the original, which clients match on)
+  TOKEN_MISSING: { status: 401, message: () => 'Auth-token not found in request headers' },
+  TOKEN_TYPE: {
+    status: 401,
+    message: (type: string) => `Invalid Auth-Token type (${type})`,
+  },
+  TOKEN_INVALID: { status: 401, message: () => 'Invalid Auth-Token' },
+  IDM_UNAVAILABLE: { status: 503, message: () => 'Identity manager unavailable' },
+  TOKEN_SCOPE: {
+    status: 401,
+    message: () => 'The auth-token scope is not valid for the current application',
+  },
+  // Proxy path: authorization
+  API_KEY_MISSING: { status: 401, message: () => 'Undefined "X-API-KEY" header' },
+  API_KEY_INVALID: { status: 401, message: () => 'Invalid API key' },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: (methods: string) => `Valid methods are: ${methods}`,
+  },
+  UNIT_NOT_CONFIGURED: {
+    status: 500,
+    message: (unit: string) => `No accounting module is configured for unit "${unit}"`,
+  },
+  // Proxy path: the backend
+  UPSTREAM_UNREACHABLE: { status: 502, message: () => 'The service is unreachable' },
+  UPSTREAM_TIMEOUT: { status: 504, message: () => 'The service did not respond in time' },
   // Store availability
   STORE_CONNECTION_FAILED: {
     status: 503,
@@ -84,6 +110,10 @@ const table = {
 
 export type ErrorCode = keyof typeof table;
 type MessageArgs<C extends ErrorCode> = Parameters<(typeof table)[C]['message']>;
+/** Codes whose message takes no arguments. */
+export type FixedMessageCode = {
+  [C in ErrorCode]: MessageArgs<C> extends [] ? C : never;
+}[ErrorCode];
 
 export class AccountingProxyError extends Error {
   override name = 'AccountingProxyError';

@@ -1,5 +1,6 @@
 /** `npm start`: runs the proxy until SIGTERM or SIGINT. */
 import { ConfigError, loadConfig } from '../config.ts';
+import { ModuleLoadError } from './accounting/load-modules.ts';
 import { AccountingProxyError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { startProxy } from './server.ts';
@@ -24,7 +25,7 @@ try {
 } catch (error) {
   const { code, message } = error as NodeJS.ErrnoException;
   if (code === 'EADDRINUSE') exitWith(`port ${config.accounting_proxy.port} is already in use`);
-  if (error instanceof AccountingProxyError) exitWith(message);
+  if (error instanceof AccountingProxyError || error instanceof ModuleLoadError) exitWith(message);
   exitWith(`cannot start: ${message}`);
 }
 

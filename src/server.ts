@@ -8,8 +8,14 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
-import { sendError } from './http/send-error.ts';
+import { loadAccountingModules } from './accounting/load-modules.ts';
+import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
+import { createIdmClient } from './auth/idm-client.ts';
+import { createTokenValidator } from './auth/token-validator.ts';
 import type { Logger } from './log.ts';
+import { createForwarder } from './proxy/forwarder.ts';
+import { createProxyHandler } from './proxy/handler.ts';
+import { type RoutingSync, startRoutingSync } from './proxy/routing-sync.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
@@ -17,6 +23,8 @@ export interface RunningProxy {
   /** The port actually bound (differs from the configured one when that is 0). */
   port: number;
   store: Store;
+  routing: RoutingSync;
+  recorder: UsageRecorder;
   close(): Promise<void>;
 }
 
@@ -47,14 +55,39 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
+  // Modules first: a bad module must stop start-up before anything is opened.
+  const modules = await loadAccountingModules(config.modules.accounting);
   const store = await openStore(config.database);
-  const server = createListener(config, (_req, res) => {
-    sendError(res, 404, 'No service registered for this path');
+  let routing: RoutingSync;
+  try {
+    routing = await startRoutingSync(store, log);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const recorder = createUsageRecorder({ store, log });
+  const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
+  const tokens = createTokenValidator({
+    idm: createIdmClient({ baseUrl: config.oauth2.idm_url, timeoutMs: config.oauth2.idm_timeout }),
+    ttlMs: config.oauth2.token_cache_ttl * 1000,
   });
+  const handleProxyRequest = createProxyHandler({
+    config,
+    routing,
+    tokens,
+    modules,
+    recorder,
+    store,
+    forwarder,
+    log,
+  });
+  const server = createListener(config, handleProxyRequest);
   let port: number;
   try {
     port = await listen(server, config.accounting_proxy.port);
   } catch (error) {
+    routing.stop();
+    forwarder.close();
     await store.close();
     throw error;
   }
@@ -65,8 +98,18 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   return {
     port,
     store,
+    routing,
+    recorder,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting, let in-flight exchanges finish and commit their usage, then close the store.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      routing.stop();
+      await recorder.drain();
+      const lost = await recorder.close();
+      if (lost > 0) log.error({ increments: lost }, 'usage not committed at shutdown');
+      forwarder.close();
       await store.close();
     },
   };

@@ -244,6 +244,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     routingVersion: async () => Number((await redis.get(key('routing-version'))) ?? 0),
 
+    isAvailable: () => redis.status === 'ready',
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -293,6 +293,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     loadRoutingState: async () => readRoutingState.deferred(),
     routingVersion: async () => sql.version.get() as number,
 
+    isAvailable: () => db.open,
     close: async () => {
       db.close();
     },

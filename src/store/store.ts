@@ -106,5 +106,7 @@ export interface Store {
   /** Grows with every change to services, admins, bindings or buys, from any process. */
   routingVersion(): Promise<number>;
 
+  /** False while the store cannot be reached (a Redis connection being re-established). */
+  isAvailable(): boolean;
   close(): Promise<void>;
 }

@@ -1,0 +1,7 @@
+import type { Exchange } from '../src/accounting/module.ts';
+import { usageSpecificationFor } from '../src/accounting/usage-specification.ts';
+
+/** One unit per exchange with the backend, whatever its status. */
+export const unit = 'call';
+export const usageSpecification = usageSpecificationFor(unit, 'Spec for call usage');
+export const count = (_exchange: Exchange): number => 1;

@@ -1,0 +1,7 @@
+import type { Exchange } from '../src/accounting/module.ts';
+import { usageSpecificationFor } from '../src/accounting/usage-specification.ts';
+
+/** Milliseconds from forwarding the request until the last response byte. */
+export const unit = 'millisecond';
+export const usageSpecification = usageSpecificationFor(unit, 'Spec for time usage');
+export const count = (exchange: Exchange): number => exchange.elapsedMs;

@@ -1,0 +1,103 @@
+import type { Logger } from '../log.ts';
+import type { Store, UsageIncrement } from '../store/store.ts';
+
+export interface UsageRecorderOptions {
+  store: Store;
+  log: Logger;
+  /** First delay before retrying a failed commit; doubles up to maxRetryDelayMs. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+export interface UsageRecorder {
+  /** Resolves once the amount is committed to the store. Never rejects: a failed commit is retried. */
+  record(apiKey: string, amount: number): Promise<void>;
+  /** False while commits are failing: the proxy then refuses new metered requests. */
+  readonly healthy: boolean;
+  /** Resolves when everything recorded so far is committed. */
+  drain(): Promise<void>;
+  /** Stops retrying; anything still uncommitted is reported by the returned count. */
+  close(): Promise<number>;
+}
+
+interface Waiter {
+  increment: UsageIncrement;
+  resolve: () => void;
+}
+
+/**
+ * Group commit: every increment recorded within one event-loop turn (and while the previous commit
+ * runs) goes to the store in one atomic batch, so holding each response until its usage is stored
+ * costs one store round trip per batch rather than per request.
+ */
+export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
+  const { store, log } = options;
+  const firstDelay = options.retryDelayMs ?? 50;
+  const maxDelay = options.maxRetryDelayMs ?? 2000;
+  let queue: Waiter[] = [];
+  let committing: Promise<void> | undefined;
+  let scheduled = false;
+  let healthy = true;
+  let closed = false;
+  let idle: (() => void)[] = [];
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+  async function commit(batch: Waiter[]): Promise<void> {
+    let delay = firstDelay;
+    while (!closed) {
+      try {
+        await store.addUsage(batch.map((waiter) => waiter.increment));
+        if (!healthy) log.info('usage commits succeed again');
+        healthy = true;
+        for (const waiter of batch) waiter.resolve();
+        return;
+      } catch (error) {
+        if (healthy) log.error({ err: error }, 'cannot commit usage; retrying');
+        healthy = false;
+        await sleep(delay);
+        delay = Math.min(delay * 2, maxDelay);
+      }
+    }
+    // Closed while the store was down: these waiters stay unresolved and are counted by close().
+    queue = batch.concat(queue);
+  }
+
+  function flush(): void {
+    scheduled = false;
+    if (committing || queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    committing = commit(batch).finally(() => {
+      committing = undefined;
+      if (queue.length > 0 && !closed) flush();
+      else if (queue.length === 0) for (const resolve of idle.splice(0)) resolve();
+    });
+  }
+
+  return {
+    record(apiKey, amount) {
+      return new Promise<void>((resolve) => {
+        queue.push({ increment: { apiKey, amount }, resolve });
+        if (!scheduled && !committing) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+    get healthy() {
+      return healthy;
+    },
+    drain() {
+      if (queue.length === 0 && !committing) return Promise.resolve();
+      return new Promise<void>((resolve) => idle.push(resolve));
+    },
+    async close() {
+      closed = true;
+      await committing;
+      const lost = queue.length;
+      idle = [];
+      return lost;
+    },
+  };
+}

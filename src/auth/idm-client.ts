@@ -1,0 +1,65 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+
+/** The part of a Keyrock `GET /user` answer the proxy uses. */
+export interface IdmUser {
+  id: string;
+  displayName: string;
+  email: string;
+  appId: string;
+  roles: { id: string; name: string }[];
+}
+
+/** An answer the IdM could not give: unreachable, timed out or failing (5xx). Not a bad token. */
+export class IdmUnavailableError extends Error {
+  override name = 'IdmUnavailableError';
+}
+
+export interface IdmClient {
+  /** The token's user, `undefined` for a token the IdM rejects; throws IdmUnavailableError. */
+  lookup(token: string): Promise<IdmUser | undefined>;
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : '');
+
+function toUser(body: unknown): IdmUser | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const json = body as Record<string, unknown>;
+  if (typeof json.id !== 'string' || json.id === '') return undefined;
+  const roles = Array.isArray(json.roles) ? json.roles : [];
+  return {
+    id: json.id,
+    displayName: text(json.displayName),
+    email: text(json.email),
+    appId: text(json.app_id),
+    roles: roles
+      .filter((role): role is Record<string, unknown> => typeof role === 'object' && role !== null)
+      .map((role) => ({ id: text(role.id), name: text(role.name) })),
+  };
+}
+
+export function createIdmClient(options: { baseUrl: string; timeoutMs: number }): IdmClient {
+  const http: AxiosInstance = axios.create({
+    baseURL: options.baseUrl,
+    timeout: options.timeoutMs,
+    httpAgent: new HttpAgent({ keepAlive: true }),
+    httpsAgent: new HttpsAgent({ keepAlive: true }),
+    validateStatus: () => true,
+    maxRedirects: 0,
+    responseType: 'json',
+  });
+  return {
+    async lookup(token) {
+      let response: AxiosResponse<unknown>;
+      try {
+        response = await http.get(`/user?access_token=${encodeURIComponent(token)}`);
+      } catch (error) {
+        throw new IdmUnavailableError((error as Error).message);
+      }
+      if (response.status >= 500) throw new IdmUnavailableError(`IdM answered ${response.status}`);
+      if (response.status < 200 || response.status >= 300) return undefined;
+      return toUser(response.data);
+    },
+  };
+}

@@ -1,0 +1,185 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type { Config } from '../../config.ts';
+import type { AccountingModule } from '../accounting/module.ts';
+import { ResponseMeter } from '../accounting/response-meter.ts';
+import type { UsageRecorder } from '../accounting/usage-recorder.ts';
+import { extractToken } from '../auth/extract-token.ts';
+import { IdmUnavailableError, type IdmUser } from '../auth/idm-client.ts';
+import type { TokenValidator } from '../auth/token-validator.ts';
+import { userHeaders } from '../auth/user-headers.ts';
+import { type AccountingProxyError, type FixedMessageCode, proxyError } from '../errors.ts';
+import { sendError } from '../http/send-error.ts';
+import type { Logger } from '../log.ts';
+import type { Buy, Store } from '../store/store.ts';
+import type { Forwarder } from './forwarder.ts';
+import type { RoutingSync } from './routing-sync.ts';
+import type { Route } from './routing-table.ts';
+
+export interface ProxyHandlerOptions {
+  config: Config;
+  routing: RoutingSync;
+  tokens: TokenValidator;
+  modules: ReadonlyMap<string, AccountingModule>;
+  recorder: UsageRecorder;
+  store: Store;
+  forwarder: Forwarder;
+  log: Logger;
+}
+
+interface Metering {
+  buy: Buy;
+  module: AccountingModule;
+}
+
+/** The backend origin and the exact path for a route: service URL path + the client's rest. */
+function backendTarget(route: Route): { origin: string; path: string } {
+  const url = route.service.url;
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+  const origin = pathStart === -1 ? url : url.slice(0, pathStart);
+  const path = (pathStart === -1 ? '' : url.slice(pathStart)) + route.rest;
+  return { origin, path: path.startsWith('/') ? path : `/${path}` };
+}
+
+/**
+ * The proxy path: token → IdM user → service → admin or buyer → method → forward → meter.
+ * Everything but the IdM call on a cold token and the forward itself is in-memory.
+ */
+export function createProxyHandler(options: ProxyHandlerOptions) {
+  const { routing, tokens, modules, recorder, store, forwarder, log, config } = options;
+
+  const refuse = (req: IncomingMessage, res: ServerResponse, error: AccountingProxyError) => {
+    log.warn(
+      { code: error.code, status: error.status, method: req.method, path: req.url?.split('?')[0] },
+      'request refused',
+    );
+    sendError(res, error.status, error.message);
+  };
+  const refuseWith = (req: IncomingMessage, res: ServerResponse, code: FixedMessageCode) =>
+    refuse(req, res, proxyError(code));
+
+  function authorize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    token: string,
+    user: IdmUser | null,
+  ) {
+    // The client may have left while the IdM answered.
+    if (res.destroyed) return;
+    if (!user) return refuseWith(req, res, 'TOKEN_INVALID');
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const route = routing.table.route(url);
+    if (!route || route.service.appId !== user.appId) return refuseWith(req, res, 'TOKEN_SCOPE');
+    const { entry } = route;
+
+    if (entry.admins.has(user.id)) {
+      if (!entry.methods.has(method)) {
+        return refuse(req, res, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
+      }
+      return forward(req, res, route, user, token, undefined);
+    }
+
+    const apiKey = req.headers['x-api-key'];
+    if (typeof apiKey !== 'string' || apiKey === '') return refuseWith(req, res, 'API_KEY_MISSING');
+    const buy = routing.table.buy(apiKey);
+    if (!buy || buy.customer !== user.id || buy.publicPath !== route.service.publicPath) {
+      return refuseWith(req, res, 'API_KEY_INVALID');
+    }
+    if (!entry.methods.has(method)) {
+      return refuse(req, res, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
+    }
+    const module = modules.get(buy.unit);
+    if (!module) return refuse(req, res, proxyError('UNIT_NOT_CONFIGURED', buy.unit));
+    // Nothing is served that could not be billed.
+    if (!store.isAvailable() || !recorder.healthy) return refuseWith(req, res, 'STORE_UNAVAILABLE');
+    return forward(req, res, route, user, token, { buy, module });
+  }
+
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    user: IdmUser,
+    token: string,
+    metering: Metering | undefined,
+  ) {
+    delete req.headers['x-api-key'];
+    Object.assign(req.headers, userHeaders(user, token, config.oauth2.roles));
+    const started = performance.now();
+    let requestBytes = 0;
+    if (metering) {
+      req.on('data', (chunk: Buffer) => {
+        requestBytes += chunk.length;
+      });
+    }
+    forwarder.forward(req, res, backendTarget(route), {
+      onResponse(upstream) {
+        res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.headers);
+        if (!metering) {
+          pipeline(upstream, res, () => {});
+          return;
+        }
+        let committed = false;
+        const commit = (responseBytes: number) => {
+          committed = true;
+          const amount = metering.module.count({
+            request: {
+              method: req.method ?? 'GET',
+              url: req.url ?? '/',
+              headers: req.headers,
+              bytes: requestBytes,
+            },
+            response: {
+              status: upstream.statusCode ?? 0,
+              headers: upstream.headers,
+              bytes: responseBytes,
+            },
+            elapsedMs: performance.now() - started,
+          });
+          if (!Number.isFinite(amount) || amount < 0) {
+            log.error(
+              { unit: metering.buy.unit, amount },
+              'accounting module returned an invalid amount',
+            );
+            return Promise.resolve();
+          }
+          return amount === 0 ? Promise.resolve() : recorder.record(metering.buy.apiKey, amount);
+        };
+        const length = Number(upstream.headers['content-length']);
+        const expected =
+          req.method !== 'HEAD' && Number.isSafeInteger(length) && length > 0 ? length : undefined;
+        const meter = new ResponseMeter(expected, commit);
+        let upstreamFailed = false;
+        upstream.once('aborted', () => {
+          upstreamFailed = true;
+        });
+        upstream.once('error', () => {
+          upstreamFailed = true;
+        });
+        pipeline(upstream, meter, res, (error) => {
+          // A client that left mid-body pays for what it was sent; a backend that broke off
+          // delivered no complete exchange and is not billed.
+          if (error && !committed && !upstreamFailed) void commit(meter.forwarded);
+        });
+      },
+    });
+  }
+
+  return function handleProxyRequest(req: IncomingMessage, res: ServerResponse) {
+    const token = extractToken(req.headers);
+    if (typeof token !== 'string') return refuse(req, res, token);
+    if (token === '') return refuseWith(req, res, 'TOKEN_INVALID');
+    const known = tokens.cached(token);
+    if (known !== undefined) return authorize(req, res, token, known);
+    tokens.validate(token).then(
+      (user) => authorize(req, res, token, user),
+      (error: unknown) => {
+        if (!(error instanceof IdmUnavailableError))
+          log.error({ err: error }, 'token validation failed');
+        else log.warn({ err: error.message }, 'identity manager unavailable');
+        refuseWith(req, res, 'IDM_UNAVAILABLE');
+      },
+    );
+  };
+}

@@ -1,0 +1,76 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Buy, RoutingState, Service } from '../store/store.ts';
+
+export interface Route {
+  service: Service;
+  /** What follows the public path, exactly as the client sent it (`/rest?q=1`, or '' for a complete-path match). */
+  rest: string;
+}
+
+/** A service with what the hot path needs of it, computed once per routing change. */
+export interface ServiceEntry {
+  service: Service;
+  admins: Set<string>;
+  methods: Set<string>;
+  /** `Valid methods are: …` list, as the original prints it. */
+  methodList: string;
+}
+
+const digest = (apiKey: string) => createHash('sha256').update(apiKey).digest('base64');
+
+/**
+ * Everything routing and authorization need, in memory. Built from a store snapshot and replaced
+ * whole when the store changes, so a request always sees one consistent state.
+ */
+export class RoutingTable {
+  readonly #services = new Map<string, ServiceEntry>();
+  // Keyed by a digest of the API key, so the lookup's timing says nothing about a guessed key.
+  readonly #buys = new Map<string, Buy>();
+
+  constructor(state: RoutingState) {
+    for (const service of state.services) {
+      this.#services.set(service.publicPath, {
+        service,
+        admins: new Set(),
+        methods: new Set(service.methods),
+        methodList: service.methods.join(','),
+      });
+    }
+    for (const binding of state.bindings) {
+      this.#services.get(binding.publicPath)?.admins.add(binding.adminId);
+    }
+    for (const buy of state.buys) this.#buys.set(digest(buy.apiKey), buy);
+  }
+
+  /**
+   * A complete-path service (path and query exactly) first, else the service of the first path
+   * segment. `url` is the raw request target; nothing is decoded or re-encoded.
+   */
+  route(url: string): (Route & { entry: ServiceEntry }) | undefined {
+    const complete = this.#services.get(url);
+    if (complete) return { service: complete.service, entry: complete, rest: '' };
+    const end = firstSegmentEnd(url);
+    const entry = this.#services.get(url.slice(0, end));
+    if (!entry) return undefined;
+    const rest = url.slice(end);
+    return { service: entry.service, entry, rest: rest.startsWith('/') ? rest : `/${rest}` };
+  }
+
+  /** The buy with this API key, compared in constant time. */
+  buy(apiKey: string): Buy | undefined {
+    const buy = this.#buys.get(digest(apiKey));
+    if (!buy) return undefined;
+    const expected = Buffer.from(buy.apiKey);
+    const given = Buffer.from(apiKey);
+    return expected.length === given.length && timingSafeEqual(expected, given) ? buy : undefined;
+  }
+}
+
+/** Index just past the first path segment of a request target (`/a/b?c` → 2). */
+function firstSegmentEnd(url: string): number {
+  for (let i = 1; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f /* / */ || c === 0x3f /* ? */) return i;
+  }
+  return url.length;
+}
