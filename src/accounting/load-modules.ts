@@ -3,6 +3,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AccountingModule } from './module.ts';
 
 export const MODULES_DIR = fileURLToPath(new URL('../../acc_modules/', import.meta.url));
+// Run from source (tests, through tsx) modules are .ts; run compiled (`npm start`) they are .js.
+const EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** A module that cannot be used; its message is the one line start-up stops with. */
 export class ModuleLoadError extends Error {
@@ -29,7 +31,7 @@ export async function loadAccountingModules(
 ): Promise<Map<string, AccountingModule>> {
   const modules = new Map<string, AccountingModule>();
   for (const unit of units) {
-    const file = `${dir}/${unit}.ts`;
+    const file = `${dir}/${unit}${EXTENSION}`;
     if (!existsSync(file)) {
       throw new ModuleLoadError(
         `No accounting module for unit "${unit}": missing file acc_modules/${unit}.ts`,

@@ -3,7 +3,13 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { GZIP_BODY, sha256OfServedBytes } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
-import { API_KEYS, type ProxyFixture, startProxyFixture } from '../support/proxy-fixture.ts';
+import { keyrockUser } from '../support/idm.ts';
+import {
+  API_KEYS,
+  APP_ID,
+  type ProxyFixture,
+  startProxyFixture,
+} from '../support/proxy-fixture.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
 for (const backend of storeBackends()) {
@@ -143,7 +149,7 @@ for (const backend of storeBackends()) {
 
     describe('authentication', () => {
       test('100 parallel requests with a new token make exactly one IdM call', async () => {
-        f.idm.users.set('burst-token', { ...f.idm.users.get('alice-token')!, id: 'alice' });
+        f.idm.users.set('burst-token', keyrockUser('alice', APP_ID));
         const responses = await Promise.all(
           Array.from({ length: 100 }, () =>
             get('/svc/echo', { 'x-auth-token': 'burst-token', 'x-api-key': API_KEYS.call }),

@@ -1,0 +1,186 @@
+/**
+ * The proxy as its own process, as `npm start` runs it: a 100 MB body byte for byte in bounded
+ * memory, a kill -9 under load that loses no acknowledged usage, and CLI changes picked up live.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/store.ts';
+import { type FakeBackend, sha256OfServedBytes, startFakeBackend } from '../support/backend.ts';
+import { eventually, request } from '../support/client.ts';
+import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
+import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
+import { storeBackends } from '../support/store-backends.ts';
+
+const CLI = fileURLToPath(new URL('../../cli/cli', import.meta.url));
+const MB = 1024 * 1024;
+
+/** Streams a response, hashing it, and reports how it ended. */
+function download(url: string, headers: Record<string, string>, agent?: Agent) {
+  return new Promise<{ status: number; bytes: number; sha256: string }>((resolve, reject) => {
+    const { hostname, port, pathname } = new URL(url);
+    const req = httpRequest({ hostname, port, path: pathname, headers, agent }, (res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+      });
+      res.on('error', reject);
+      res.on('aborted', () => reject(new Error('aborted')));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, bytes, sha256: hash.digest('hex') }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+for (const backend of storeBackends()) {
+  describe(`proxy process on ${backend.name}`, () => {
+    let idm: FakeIdm;
+    let api: FakeBackend;
+    before(async () => {
+      idm = await startFakeIdm();
+      api = await startFakeBackend();
+      idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
+      idm.users.set('root-token', keyrockUser('root', 'app-1'));
+    });
+    after(async () => {
+      await Promise.all([idm.close(), api.close()]);
+    });
+
+    async function seededStore(
+      unit: string,
+    ): Promise<{ store: Store; env: Record<string, string> }> {
+      const database = backend.database();
+      const store = await openStore(database);
+      await store.addService({
+        publicPath: '/svc',
+        url: api.url,
+        appId: 'app-1',
+        methods: ['GET'],
+        isContextBroker: false,
+      });
+      await store.addBuy({
+        apiKey: 'key',
+        publicPath: '/svc',
+        orderId: 'o',
+        productId: 'p',
+        customer: 'alice',
+        unit,
+        recordType: 'x',
+      });
+      return { store, env: { ...databaseEnv(database), ACCOUNTING_PROXY_IDM_URL: idm.url } };
+    }
+
+    test('streams a 100 MB binary body exactly, under 150 MB of RSS, metering exactly 100 megabytes', async () => {
+      const { store, env } = await seededStore('megabyte');
+      const proxy = await startProxyProcess(env);
+      let peak = proxy.rss();
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, proxy.rss());
+      }, 25);
+      try {
+        const result = await download(`${proxy.url}/svc/bytes/${100 * MB}`, {
+          'x-auth-token': 'alice-token',
+          'x-api-key': 'key',
+        });
+        assert.equal(result.status, 200);
+        assert.equal(result.bytes, 100 * MB);
+        assert.equal(result.sha256, sha256OfServedBytes(100 * MB));
+        assert.equal((await store.getUsage('key'))?.pending, 100);
+        console.log(`peak RSS ${(peak / MB).toFixed(1)} MB`);
+        assert.ok(peak < 150 * MB, `peak RSS ${(peak / MB).toFixed(1)} MB`);
+      } finally {
+        clearInterval(sampler);
+        await proxy.stop();
+        await store.close();
+      }
+    });
+
+    test('after kill -9 under load, stored usage is at least what clients completed and at most that plus in flight', async () => {
+      const { store, env } = await seededStore('call');
+      let proxy: ProxyProcess | undefined = await startProxyProcess(env);
+      const concurrency = 16;
+      const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+      let completed = 0;
+      let inFlight = 0;
+      let inFlightAtKill = -1;
+      let killed = false;
+      const headers = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
+      const target = `${proxy.url}/svc/bytes/2000`;
+      const worker = async () => {
+        for (let i = 0; i < 200 && !killed; i++) {
+          inFlight++;
+          try {
+            const result = await download(target, headers, agent);
+            if (result.status === 200 && result.bytes === 2000) completed++;
+          } catch {
+            // the proxy died under this request
+          } finally {
+            inFlight--;
+          }
+          if (completed >= 300 && !killed) {
+            killed = true;
+            inFlightAtKill = inFlight;
+            proxy?.child.kill('SIGKILL');
+          }
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: concurrency }, worker));
+        assert.ok(killed, 'the proxy was killed under load');
+        await proxy.exited;
+        const stored = (await store.getUsage('key'))?.pending ?? 0;
+        assert.ok(stored >= completed, `stored ${stored} < completed ${completed}`);
+        assert.ok(
+          stored <= completed + concurrency,
+          `stored ${stored} > completed ${completed} + in flight ${inFlightAtKill}`,
+        );
+
+        proxy = await startProxyProcess(env);
+        const again = await download(`${proxy.url}/svc/bytes/10`, headers);
+        assert.equal(again.status, 200);
+        assert.equal((await store.getUsage('key'))?.pending, stored + 1);
+      } finally {
+        agent.destroy();
+        await proxy?.stop();
+        await store.close();
+      }
+    });
+
+    test('a service added with the CLI is routable within 1 second', async () => {
+      const database = backend.database();
+      const env = { ...databaseEnv(database), ACCOUNTING_PROXY_IDM_URL: idm.url };
+      const proxy = await startProxyProcess(env);
+      const cli = (...argv: string[]) =>
+        promisify(execFile)(CLI, argv, { env: { ...process.env, ...env } });
+      try {
+        await cli('addAdmin', 'root');
+        const before = await request(`${proxy.url}/live/echo`, {
+          headers: { 'x-auth-token': 'root-token' },
+        });
+        assert.equal(before.status, 401);
+        await cli('addService', '/live', api.url, 'app-1', 'GET');
+        await cli('bindAdmin', 'root', '/live');
+        const done = performance.now();
+        await eventually(
+          async () =>
+            (await request(`${proxy.url}/live/echo`, { headers: { 'x-auth-token': 'root-token' } }))
+              .status === 200,
+          1000,
+        );
+        assert.ok(performance.now() - done <= 1000);
+      } finally {
+        await proxy.stop();
+      }
+    });
+  });
+}

@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../config.ts';
+import { freePort } from './free-port.ts';
+
+// The compiled entry point, exactly what `npm start` runs (`npm test` builds it first).
+const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+
+/** The environment that points the proxy (or the CLI) at this database. */
+export function databaseEnv(database: Config['database']): Record<string, string> {
+  return {
+    ACCOUNTING_PROXY_DB: database.type,
+    ACCOUNTING_PROXY_DB_NAME: database.name,
+    ACCOUNTING_PROXY_REDIS_HOST: database.redis_host,
+    ACCOUNTING_PROXY_REDIS_PORT: String(database.redis_port),
+    ACCOUNTING_PROXY_REDIS_PREFIX: database.redis_prefix,
+  };
+}
+
+export interface ProxyProcess {
+  child: ChildProcess;
+  url: string;
+  /** Resident set size of the proxy process now, in bytes (Linux /proc). */
+  rss(): number;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `src/main.ts` as its own process, as `npm start` does, and waits until it listens. */
+export async function startProxyProcess(env: Record<string, string>): Promise<ProxyProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      ...process.env,
+      ACCOUNTING_PROXY_LOG_LEVEL: 'info',
+      ...env,
+      ACCOUNTING_PROXY_PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    let stdout = '';
+    const onData = (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('accounting-proxy listening')) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    void exited.then((code) =>
+      reject(new Error(`proxy exited (${code}) before listening: ${stderr}`)),
+    );
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    rss() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return kb * 1024;
+    },
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
