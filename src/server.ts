@@ -54,7 +54,13 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+export async function startProxy(
+  config: Config,
+  log: Logger,
+  closeGraceMs = 10_000,
+): Promise<RunningProxy> {
   // Modules first: a bad module must stop start-up before anything is opened.
   const modules = await loadAccountingModules(config.modules.accounting);
   const store = await openStore(config.database);
@@ -106,7 +112,8 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       server.closeIdleConnections();
       await closed;
       routing.stop();
-      await recorder.drain();
+      // Usage still uncommitted after the grace period (store down) is logged as lost below.
+      await Promise.race([recorder.drain(), sleep(closeGraceMs)]);
       const lost = await recorder.close();
       if (lost > 0) log.error({ increments: lost }, 'usage not committed at shutdown');
       forwarder.close();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { Store, UsageIncrement } from '../store/store.ts';
 
@@ -34,6 +35,9 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   const { store, log } = options;
   const firstDelay = options.retryDelayMs ?? 50;
   const maxDelay = options.maxRetryDelayMs ?? 2000;
+  // Batches are committed one at a time, numbered in order, under an id unique to this process.
+  const writer = randomUUID();
+  let batches = 0;
   let queue: Waiter[] = [];
   let committing: Promise<void> | undefined;
   let scheduled = false;
@@ -45,9 +49,14 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
 
   async function commit(batch: Waiter[]): Promise<void> {
     let delay = firstDelay;
+    // The same number on every attempt: a retry after a lost reply must not add the batch twice.
+    const seq = ++batches;
     while (!closed) {
       try {
-        await store.addUsage(batch.map((waiter) => waiter.increment));
+        await store.addUsage(
+          batch.map((waiter) => waiter.increment),
+          { writer, seq },
+        );
         if (!healthy) log.info('usage commits succeed again');
         healthy = true;
         for (const waiter of batch) waiter.resolve();

@@ -105,9 +105,17 @@ export const scripts = {
     ${bump}
     return 'OK'`,
 
-  // ARGV[2..]: apiKey, amount, apiKey, amount, ...
+  // ARGV[2], ARGV[3]: writer ('' for none) and batch number; ARGV[4..]: apiKey, amount, ...
+  // Each writer's last applied batch number is kept, so a batch resent after a lost reply is
+  // recognised and not added twice.
   addUsage: `${keys}
-    for i = 2, #ARGV, 2 do
+    local writer, seq = ARGV[2], tonumber(ARGV[3])
+    if writer ~= '' then
+      local last = tonumber(redis.call('HGET', k('usage-writers'), writer) or '0')
+      if seq <= last then return 'OK' end
+      redis.call('HSET', k('usage-writers'), writer, seq)
+    end
+    for i = 4, #ARGV, 2 do
       local buy = k('buy', ARGV[i])
       if redis.call('EXISTS', buy) == 1 then
         redis.call('HINCRBYFLOAT', buy, 'pending', ARGV[i + 1])

@@ -64,7 +64,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     lazyConnect: true,
     ...(options.failFast
       ? { retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 }
-      : { retryStrategy: (attempt: number) => Math.min(attempt * 100, 2000) }),
+      : {
+          retryStrategy: (attempt: number) => Math.min(attempt * 100, 2000),
+          // Fail commands at once while disconnected: the proxy then refuses unbillable requests
+          // and its own retries (with batch ids) decide what is sent again, never ioredis.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          autoResendUnfulfilledCommands: false,
+        }),
   });
   // Without a listener ioredis would report connection errors as unhandled; callers see them as
   // rejected commands instead.
@@ -167,9 +174,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     deleteBuy: (apiKey) => change('deleteBuy', apiKey),
 
-    addUsage: async (increments) => {
+    addUsage: async (increments, batch) => {
       if (increments.length === 0) return;
-      const args: (string | number)[] = [];
+      const args: (string | number)[] = [batch?.writer ?? '', batch?.seq ?? 0];
       for (const { apiKey, amount } of increments) {
         assertValidAmount(amount);
         args.push(apiKey, amount);

@@ -50,6 +50,10 @@ const migrations: readonly string[] = [
     version TEXT NOT NULL CHECK (version IN ('v1', 'v2'))
   );
   CREATE INDEX subscriptions_by_buy ON subscriptions(api_key);
+  CREATE TABLE usage_writers (
+    writer TEXT PRIMARY KEY,
+    last_batch INTEGER NOT NULL
+  );
   CREATE TABLE routing_version (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL

@@ -8,6 +8,7 @@ import type {
   Service,
   Store,
   Subscription,
+  UsageBatch,
   UsageIncrement,
 } from './store.ts';
 import { assertValidAmount } from './usage-amount.ts';
@@ -130,6 +131,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     pending: db.prepare('SELECT pending FROM buys WHERE api_key = ?').pluck(),
     deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
     addUsage: db.prepare('UPDATE buys SET pending = pending + ? WHERE api_key = ?'),
+    lastBatch: db.prepare('SELECT last_batch FROM usage_writers WHERE writer = ?').pluck(),
+    setLastBatch: db.prepare(
+      'INSERT INTO usage_writers (writer, last_batch) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch',
+    ),
     getUsage: db.prepare<[string], BuyUsage>(
       'SELECT api_key AS apiKey, pending, correlation_number AS correlationNumber FROM buys WHERE api_key = ?',
     ),
@@ -172,9 +177,16 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     if (!sql.adminExists.get(userId)) throw proxyError('ADMIN_NOT_FOUND', userId);
   };
 
-  const addUsageBatch = db.transaction((increments: readonly UsageIncrement[]) => {
-    for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
-  });
+  const addUsageBatch = db.transaction(
+    (increments: readonly UsageIncrement[], batch: UsageBatch | undefined) => {
+      if (batch) {
+        const last = (sql.lastBatch.get(batch.writer) as number | undefined) ?? 0;
+        if (batch.seq <= last) return;
+        sql.setLastBatch.run(batch.writer, batch.seq);
+      }
+      for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
+    },
+  );
 
   const readRoutingState = db.transaction(
     (): RoutingState => ({
@@ -257,9 +269,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       sql.deleteBuy.run(apiKey);
     }),
 
-    addUsage: async (increments) => {
+    addUsage: async (increments, batch) => {
       for (const { amount } of increments) assertValidAmount(amount);
-      addUsageBatch.immediate(increments);
+      addUsageBatch.immediate(increments, batch);
     },
     getUsage: async (apiKey) => sql.getUsage.get(apiKey),
 

@@ -38,6 +38,12 @@ export interface UsageIncrement {
   amount: number;
 }
 
+/** Identifies a batch of increments: its writer (one per proxy process) and its number. */
+export interface UsageBatch {
+  writer: string;
+  seq: number;
+}
+
 export interface AdminBinding {
   adminId: string;
   publicPath: string;
@@ -85,8 +91,11 @@ export interface Store {
   /** Removes the buy and its subscriptions; refused with BUY_HAS_PENDING_USAGE while usage is unreported. */
   deleteBuy(apiKey: string): Promise<void>;
 
-  /** Adds every amount atomically in one batch; increments for unknown buys are ignored. */
-  addUsage(increments: readonly UsageIncrement[]): Promise<void>;
+  /**
+   * Adds every amount atomically in one batch; increments for unknown buys are ignored. A writer
+   * numbering its batches 1, 2, 3… gets a batch resent after an unknown outcome applied once.
+   */
+  addUsage(increments: readonly UsageIncrement[], batch?: UsageBatch): Promise<void>;
   getUsage(apiKey: string): Promise<BuyUsage | undefined>;
 
   setSpecificationHref(unit: string, href: string): Promise<void>;

@@ -254,6 +254,18 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.getUsage('k1'))?.pending, 0);
       });
 
+      test('applies a numbered batch once, even when it is sent again', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        const batch = (seq: number) => ({ writer: 'proxy-a', seq });
+        await store.addUsage([{ apiKey: 'k1', amount: 1 }], batch(1));
+        await store.addUsage([{ apiKey: 'k1', amount: 1 }], batch(1));
+        await store.addUsage([{ apiKey: 'k1', amount: 2 }], batch(2));
+        await store.addUsage([{ apiKey: 'k1', amount: 4 }], { writer: 'proxy-b', seq: 1 });
+        await store.addUsage([{ apiKey: 'k1', amount: 2 }], batch(2));
+        assert.equal((await store.getUsage('k1'))?.pending, 7);
+      });
+
       test('refuses to delete a buy whose usage is not reported yet', async () => {
         await store.addService(weather);
         await store.addBuy(buy('k1'));

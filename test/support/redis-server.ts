@@ -10,24 +10,26 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real redis-server (the Debian package) on a free loopback port, without persistence. */
-export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'ap-redis-'));
+export interface RedisServerOptions {
+  /** Reuse a port, to restart a server where clients expect it. */
+  port?: number;
+  /** Keep data in this directory (append-only file) across a stop and start. */
+  persistIn?: string;
+}
+
+/**
+ * Starts a real redis-server (the Debian package) on a loopback port; without `persistIn` it keeps
+ * nothing on disk.
+ */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = options.persistIn ?? mkdtempSync(join(tmpdir(), 'ap-redis-'));
+  const persistence = options.persistIn
+    ? ['--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
   const child: ChildProcess = spawn(
     'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -49,7 +51,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.persistIn) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
