@@ -40,10 +40,10 @@ const table = {
     status: 404,
     message: (apiKey: string) => `No buy with API key "${apiKey.slice(0, 8)}…".`,
   },
-  BUY_HAS_PENDING_USAGE: {
-    status: 409,
-    message: (apiKey: string) =>
-      `Buy "${apiKey.slice(0, 8)}…" has usage not yet reported to the marketplace.`,
+  BUY_UNIT_CHANGE: {
+    status: 422,
+    message: (from: string, to: string) =>
+      `The unit of this buy cannot change from "${from}" to "${to}" while it has usage not yet reported.`,
   },
   INVALID_AMOUNT: {
     status: 500,

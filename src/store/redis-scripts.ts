@@ -70,38 +70,54 @@ export const scripts = {
     ${bump}
     return 'OK'`,
 
+  // Answers the API key of the buy in force: the existing one for a known identity (ARGV[9]).
   addBuy: `${keys}
-    local apiKey, path, customer = ARGV[2], ARGV[3], ARGV[6]
+    local apiKey, path, customer, unit, identity = ARGV[2], ARGV[3], ARGV[6], ARGV[7], ARGV[9]
     if redis.call('SISMEMBER', k('services'), path) == 0 then return {'SERVICE_NOT_FOUND', path} end
-    local buy = k('buy', apiKey)
-    local previous = redis.call('HMGET', buy, 'publicPath', 'customer')
-    if previous[1] then
-      redis.call('SREM', k('service-buys', previous[1]), apiKey)
-      redis.call('SREM', k('customer-buys', previous[2]), apiKey)
-    else
-      redis.call('ZADD', k('buys'), redis.call('INCR', k('buy-seq')), apiKey)
-      redis.call('HSET', buy, 'pending', '0', 'correlationNumber', '0')
+    local existing = redis.call('GET', k('buy-identity', identity))
+    if existing then
+      local buy = k('buy', existing)
+      local f = redis.call('HMGET', buy, 'unit', 'pending', 'revoked', 'seq')
+      if f[1] ~= unit and tonumber(f[2]) > 0 then return {'BUY_UNIT_CHANGE', f[1], unit} end
+      redis.call('HSET', buy, 'unit', unit, 'recordType', ARGV[8], 'revoked', '0')
+      if f[3] == '1' then
+        redis.call('ZADD', k('buys'), f[4], existing)
+        redis.call('SADD', k('customer-buys', customer), existing)
+        redis.call('SREM', k('revoked-buys'), existing)
+      end
+      ${bump}
+      return existing
     end
-    redis.call('HSET', buy, 'publicPath', path, 'orderId', ARGV[4], 'productId', ARGV[5],
-      'customer', customer, 'unit', ARGV[7], 'recordType', ARGV[8])
+    local seq = redis.call('INCR', k('buy-seq'))
+    redis.call('SET', k('buy-identity', identity), apiKey)
+    redis.call('ZADD', k('buys'), seq, apiKey)
+    redis.call('HSET', k('buy', apiKey), 'publicPath', path, 'orderId', ARGV[4], 'productId', ARGV[5],
+      'customer', customer, 'unit', unit, 'recordType', ARGV[8], 'pending', '0',
+      'correlationNumber', '0', 'revoked', '0', 'seq', seq, 'identity', identity)
     redis.call('SADD', k('service-buys', path), apiKey)
     redis.call('SADD', k('customer-buys', customer), apiKey)
     ${bump}
-    return 'OK'`,
+    return apiKey`,
 
-  deleteBuy: `${keys}
+  revokeBuy: `${keys}
     local apiKey = ARGV[2]
     local buy = k('buy', apiKey)
-    local fields = redis.call('HMGET', buy, 'publicPath', 'customer', 'pending')
-    if not fields[1] then return {'BUY_NOT_FOUND', apiKey} end
-    if tonumber(fields[3]) > 0 then return {'BUY_HAS_PENDING_USAGE', apiKey} end
+    local f = redis.call('HMGET', buy, 'publicPath', 'customer', 'pending', 'revoked', 'identity')
+    if not f[1] or f[4] == '1' then return {'BUY_NOT_FOUND', apiKey} end
     for _, id in ipairs(redis.call('SMEMBERS', k('buy-subscriptions', apiKey))) do
       redis.call('DEL', k('subscription', id))
     end
-    redis.call('DEL', k('buy-subscriptions', apiKey), buy)
-    redis.call('SREM', k('service-buys', fields[1]), apiKey)
-    redis.call('SREM', k('customer-buys', fields[2]), apiKey)
+    redis.call('DEL', k('buy-subscriptions', apiKey))
     redis.call('ZREM', k('buys'), apiKey)
+    redis.call('SREM', k('customer-buys', f[2]), apiKey)
+    if tonumber(f[3]) > 0 then
+      -- Unreported usage keeps the buy (revoked) until the usage reporter has sent it.
+      redis.call('HSET', buy, 'revoked', '1')
+      redis.call('SADD', k('revoked-buys'), apiKey)
+    else
+      redis.call('DEL', buy, k('buy-identity', f[5]))
+      redis.call('SREM', k('service-buys', f[1]), apiKey)
+    end
     ${bump}
     return 'OK'`,
 

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { type ErrorCode, proxyError } from '../errors.ts';
 import { type ScriptName, scripts } from './redis-scripts.ts';
-import type { Buy, RoutingState, Service, Store, Subscription } from './store.ts';
+import type { Buy, BuyIdentity, RoutingState, Service, Store, Subscription } from './store.ts';
 import { assertValidAmount } from './usage-amount.ts';
 
 export interface RedisStoreOptions {
@@ -12,6 +12,10 @@ export interface RedisStoreOptions {
   /** Give up at once when Redis is unreachable (the CLI) instead of reconnecting forever (the proxy). */
   failFast?: boolean;
 }
+
+// JSON keeps the four fields apart: no concatenation of ids can collide with another.
+const identityKey = ({ orderId, productId, customer, publicPath }: BuyIdentity) =>
+  JSON.stringify([orderId, productId, customer, publicPath]);
 
 /** Same order as SQLite's default (binary) collation for the identifiers we store. */
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -111,7 +115,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     const replies = (await pipeline.exec()) ?? [];
     return apiKeys.flatMap((apiKey, i) => {
       const hash = replies[i]?.[1] as Record<string, string> | undefined;
-      return hash?.publicPath === undefined ? [] : [toBuy(apiKey, hash)];
+      return hash?.publicPath === undefined || hash.revoked === '1' ? [] : [toBuy(apiKey, hash)];
     });
   };
 
@@ -152,8 +156,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     getAdmins: async (publicPath) =>
       (await redis.smembers(key('service-admins', publicPath))).sort(),
 
-    addBuy: (b) =>
-      change(
+    addBuy: async (b) => {
+      const reply = await run(
         'addBuy',
         b.apiKey,
         b.publicPath,
@@ -162,8 +166,18 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         b.customer,
         b.unit,
         b.recordType,
-      ),
+        identityKey(b),
+      );
+      if (typeof reply !== 'string') throwIfError(reply);
+      const [buy] = await readBuys([reply as string]);
+      if (!buy) throw new Error(`buy ${reply} vanished while being stored`);
+      return buy;
+    },
     getBuy: async (apiKey) => (await readBuys([apiKey]))[0],
+    findBuy: async (identity) => {
+      const apiKey = await redis.get(key('buy-identity', identityKey(identity)));
+      return apiKey === null ? undefined : (await readBuys([apiKey]))[0];
+    },
     listBuys: async (filter) => {
       const all = await readBuys(await redis.zrange(key('buys'), 0, -1));
       return all.filter(
@@ -172,7 +186,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
           (filter?.publicPath === undefined || b.publicPath === filter.publicPath),
       );
     },
-    deleteBuy: (apiKey) => change('deleteBuy', apiKey),
+    revokeBuy: (apiKey) => change('revokeBuy', apiKey),
 
     addUsage: async (increments, batch) => {
       if (increments.length === 0) return;

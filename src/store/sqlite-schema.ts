@@ -31,7 +31,10 @@ const migrations: readonly string[] = [
     record_type TEXT NOT NULL,
     pending REAL NOT NULL DEFAULT 0,
     correlation_number INTEGER NOT NULL DEFAULT 0,
-    seq INTEGER NOT NULL
+    -- A revoked buy serves no request; it stays until its pending usage has been reported.
+    revoked INTEGER NOT NULL DEFAULT 0,
+    seq INTEGER NOT NULL,
+    UNIQUE (order_id, product_id, customer, public_path)
   );
   CREATE INDEX buys_by_customer ON buys(customer);
   CREATE INDEX buys_by_service ON buys(public_path);

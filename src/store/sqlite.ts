@@ -3,6 +3,7 @@ import { proxyError } from '../errors.ts';
 import { migrate } from './sqlite-schema.ts';
 import type {
   Buy,
+  BuyIdentity,
   BuyUsage,
   RoutingState,
   Service,
@@ -57,6 +58,13 @@ const toSubscription = (row: SubscriptionRow): Subscription => ({
   apiKey: row.api_key,
   notificationUrl: row.notification_url,
   version: row.version,
+});
+
+const identityOf = ({ orderId, productId, customer, publicPath }: BuyIdentity): BuyIdentity => ({
+  orderId,
+  productId,
+  customer,
+  publicPath,
 });
 
 const BUY_COLUMNS = 'api_key, public_path, order_id, product_id, customer, unit, record_type';
@@ -116,20 +124,28 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     allBindings: db.prepare<[], { adminId: string; publicPath: string }>(
       'SELECT admin_id AS adminId, public_path AS publicPath FROM admin_bindings ORDER BY admin_id, public_path',
     ),
-    upsertBuy: db.prepare(
+    insertBuy: db.prepare(
       `INSERT INTO buys (${BUY_COLUMNS}, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))
-       ON CONFLICT (api_key) DO UPDATE SET public_path = excluded.public_path,
-         order_id = excluded.order_id, product_id = excluded.product_id, customer = excluded.customer,
-         unit = excluded.unit, record_type = excluded.record_type`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
     ),
-    getBuy: db.prepare<[string], BuyRow>(`SELECT ${BUY_COLUMNS} FROM buys WHERE api_key = ?`),
+    findBuy: db.prepare<[BuyIdentity], BuyRow & { pending: number; revoked: number }>(
+      `SELECT ${BUY_COLUMNS}, pending, revoked FROM buys WHERE order_id = @orderId
+       AND product_id = @productId AND customer = @customer AND public_path = @publicPath`,
+    ),
+    setBuyUnit: db.prepare(
+      'UPDATE buys SET unit = ?, record_type = ?, revoked = 0 WHERE api_key = ?',
+    ),
+    getBuy: db.prepare<[string], BuyRow>(
+      `SELECT ${BUY_COLUMNS} FROM buys WHERE api_key = ? AND revoked = 0`,
+    ),
     listBuys: db.prepare<[{ customer: string | null; publicPath: string | null }], BuyRow>(
-      `SELECT ${BUY_COLUMNS} FROM buys WHERE (@customer IS NULL OR customer = @customer)
+      `SELECT ${BUY_COLUMNS} FROM buys WHERE revoked = 0 AND (@customer IS NULL OR customer = @customer)
        AND (@publicPath IS NULL OR public_path = @publicPath) ORDER BY seq`,
     ),
-    pending: db.prepare('SELECT pending FROM buys WHERE api_key = ?').pluck(),
+    activePending: db.prepare('SELECT pending FROM buys WHERE api_key = ? AND revoked = 0').pluck(),
+    revokeBuy: db.prepare('UPDATE buys SET revoked = 1 WHERE api_key = ?'),
     deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
+    deleteBuySubscriptions: db.prepare('DELETE FROM subscriptions WHERE api_key = ?'),
     addUsage: db.prepare('UPDATE buys SET pending = pending + ? WHERE api_key = ?'),
     lastBatch: db.prepare('SELECT last_batch FROM usage_writers WHERE writer = ?').pluck(),
     setLastBatch: db.prepare(
@@ -162,12 +178,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   /** Runs a routing change in one write transaction and tells other processes it happened. */
-  const routingChange = <A extends unknown[]>(body: (...args: A) => void) => {
-    const run = db.transaction((...args: A) => {
-      body(...args);
+  const routingChange = <A extends unknown[], R>(body: (...args: A) => R) => {
+    const run = db.transaction((...args: A): R => {
+      const result = body(...args);
       sql.bumpVersion.run();
+      return result;
     });
-    return async (...args: A): Promise<void> => run.immediate(...args);
+    return async (...args: A): Promise<R> => run.immediate(...args);
   };
 
   const requireService = (publicPath: string) => {
@@ -242,18 +259,31 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     }),
     getAdmins: async (publicPath) => sql.serviceAdmins.all(publicPath) as string[],
 
-    addBuy: routingChange((buy: Buy) => {
-      requireService(buy.publicPath);
-      sql.upsertBuy.run(
-        buy.apiKey,
-        buy.publicPath,
-        buy.orderId,
-        buy.productId,
-        buy.customer,
-        buy.unit,
-        buy.recordType,
-      );
+    addBuy: routingChange((candidate: Buy): Buy => {
+      requireService(candidate.publicPath);
+      const existing = sql.findBuy.get(identityOf(candidate));
+      if (!existing) {
+        sql.insertBuy.run(
+          candidate.apiKey,
+          candidate.publicPath,
+          candidate.orderId,
+          candidate.productId,
+          candidate.customer,
+          candidate.unit,
+          candidate.recordType,
+        );
+        return candidate;
+      }
+      if (existing.unit !== candidate.unit && existing.pending > 0) {
+        throw proxyError('BUY_UNIT_CHANGE', existing.unit, candidate.unit);
+      }
+      sql.setBuyUnit.run(candidate.unit, candidate.recordType, existing.api_key);
+      return { ...toBuy(existing), unit: candidate.unit, recordType: candidate.recordType };
     }),
+    findBuy: async (identity) => {
+      const row = sql.findBuy.get(identityOf(identity));
+      return row && row.revoked === 0 ? toBuy(row) : undefined;
+    },
     getBuy: async (apiKey) => {
       const row = sql.getBuy.get(apiKey);
       return row && toBuy(row);
@@ -262,11 +292,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       sql.listBuys
         .all({ customer: filter?.customer ?? null, publicPath: filter?.publicPath ?? null })
         .map(toBuy),
-    deleteBuy: routingChange((apiKey: string) => {
-      const pending = sql.pending.get(apiKey) as number | undefined;
+    revokeBuy: routingChange((apiKey: string) => {
+      const pending = sql.activePending.get(apiKey) as number | undefined;
       if (pending === undefined) throw proxyError('BUY_NOT_FOUND', apiKey);
-      if (pending > 0) throw proxyError('BUY_HAS_PENDING_USAGE', apiKey);
-      sql.deleteBuy.run(apiKey);
+      sql.deleteBuySubscriptions.run(apiKey);
+      // Unreported usage keeps the buy (revoked) until the usage reporter has sent it.
+      if (pending > 0) sql.revokeBuy.run(apiKey);
+      else sql.deleteBuy.run(apiKey);
     }),
 
     addUsage: async (increments, batch) => {

@@ -25,6 +25,8 @@ export interface Buy {
   recordType: string;
 }
 
+export type BuyIdentity = Pick<Buy, 'orderId' | 'productId' | 'customer' | 'publicPath'>;
+
 export interface BuyUsage {
   apiKey: string;
   /** Metered but not yet reported. */
@@ -84,12 +86,24 @@ export interface Store {
   /** Admin ids bound to the service, sorted. */
   getAdmins(publicPath: string): Promise<string[]>;
 
-  /** Needs the service. Buying again keeps the buy's usage and correlation number. */
-  addBuy(buy: Buy): Promise<void>;
+  /**
+   * Stores a buy and returns the buy in force. A buy is identified by orderId, productId, customer
+   * and publicPath: buying again returns the existing buy (its key, usage and correlation number
+   * unchanged, a revoked buy active again). Changing its unit is refused with BUY_UNIT_CHANGE while
+   * usage is pending. Needs the service.
+   */
+  addBuy(buy: Buy): Promise<Buy>;
+  /** An active buy by key; a revoked buy is not found. */
   getBuy(apiKey: string): Promise<Buy | undefined>;
+  findBuy(identity: BuyIdentity): Promise<Buy | undefined>;
+  /** Active buys, in purchase order. */
   listBuys(filter?: { customer?: string; publicPath?: string }): Promise<Buy[]>;
-  /** Removes the buy and its subscriptions; refused with BUY_HAS_PENDING_USAGE while usage is unreported. */
-  deleteBuy(apiKey: string): Promise<void>;
+  /**
+   * Ends a buy: it serves no more requests at once. Without pending usage it is removed with its
+   * subscriptions; with pending usage it stays (revoked) until that usage is reported.
+   * BUY_NOT_FOUND for an unknown or already revoked key.
+   */
+  revokeBuy(apiKey: string): Promise<void>;
 
   /**
    * Adds every amount atomically in one batch; increments for unknown buys are ignored. A writer

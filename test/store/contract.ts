@@ -215,13 +215,30 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(await store.getBuy('k1'), undefined);
       });
 
-      test('buying again keeps the pending usage', async () => {
+      test('buying the same thing again returns the same buy and keeps its usage', async () => {
+        await store.addService(weather);
+        assert.deepEqual(await store.addBuy(buy('k1')), buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 5 }]);
+        // A new candidate key for the same order, product, customer and path changes nothing.
+        assert.deepEqual(
+          await store.addBuy(buy('k2', { orderId: 'order-k1', productId: 'product-k1' })),
+          buy('k1'),
+        );
+        assert.equal(await store.getBuy('k2'), undefined);
+        assert.equal((await store.getUsage('k1'))?.pending, 5);
+        assert.deepEqual(await store.findBuy(buy('k1')), buy('k1'));
+      });
+
+      test('refuses to change the unit of a buy with pending usage, and allows it without', async () => {
         await store.addService(weather);
         await store.addBuy(buy('k1'));
         await store.addUsage([{ apiKey: 'k1', amount: 5 }]);
-        await store.addBuy(buy('k1', { recordType: 'datausage', unit: 'megabyte' }));
-        assert.equal((await store.getBuy('k1'))?.unit, 'megabyte');
-        assert.equal((await store.getUsage('k1'))?.pending, 5);
+        const megabytes = { unit: 'megabyte', recordType: 'datausage' };
+        await rejectsWith(store.addBuy(buy('k1', megabytes)), 'BUY_UNIT_CHANGE');
+        assert.equal((await store.getBuy('k1'))?.unit, 'call');
+        await store.addBuy(buy('k2'));
+        assert.deepEqual(await store.addBuy(buy('k2', megabytes)), buy('k2', megabytes));
+        assert.deepEqual(await store.getBuy('k2'), buy('k2', megabytes));
       });
 
       test('adds a batch of increments and ignores unknown buys', async () => {
@@ -266,15 +283,40 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.getUsage('k1'))?.pending, 7);
       });
 
-      test('refuses to delete a buy whose usage is not reported yet', async () => {
+      test('revoking a buy with pending usage hides it but keeps its usage for reporting', async () => {
         await store.addService(weather);
         await store.addBuy(buy('k1'));
         await store.addUsage([{ apiKey: 'k1', amount: 1 }]);
-        await rejectsWith(store.deleteBuy('k1'), 'BUY_HAS_PENDING_USAGE');
+        const before = await store.routingVersion();
+        await store.revokeBuy('k1');
+        assert.ok((await store.routingVersion()) > before);
+        assert.equal(await store.getBuy('k1'), undefined);
+        assert.equal(await store.findBuy(buy('k1')), undefined);
+        assert.deepEqual(await store.listBuys(), []);
+        assert.deepEqual((await store.loadRoutingState()).buys, []);
         assert.equal((await store.getUsage('k1'))?.pending, 1);
+        await rejectsWith(store.revokeBuy('k1'), 'BUY_NOT_FOUND');
+        await rejectsWith(store.deleteService('/weather'), 'SERVICE_HAS_BUYS');
       });
 
-      test('deletes a buy without pending usage together with its subscriptions', async () => {
+      test('buying a revoked buy again restores it with its key and usage', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 2 }]);
+        await store.revokeBuy('k1');
+        const again = await store.addBuy(
+          buy('other-key', { orderId: 'order-k1', productId: 'product-k1' }),
+        );
+        assert.deepEqual(again, buy('k1'));
+        assert.deepEqual(await store.getBuy('k1'), buy('k1'));
+        assert.equal((await store.getUsage('k1'))?.pending, 2);
+        assert.deepEqual(
+          (await store.listBuys()).map((b) => b.apiKey),
+          ['k1'],
+        );
+      });
+
+      test('revoking a buy without pending usage removes it with its subscriptions', async () => {
         await store.addService(weather);
         await store.addBuy(buy('k1'));
         await store.addSubscription({
@@ -283,15 +325,19 @@ export function storeContract(name: string, harness: StoreHarness): void {
           notificationUrl: 'http://x/notify',
           version: 'v2',
         });
-        await store.deleteBuy('k1');
+        await store.revokeBuy('k1');
         assert.equal(await store.getBuy('k1'), undefined);
+        assert.equal(await store.getUsage('k1'), undefined);
         assert.equal(await store.getSubscription('s1'), undefined);
         assert.deepEqual(await store.listBuys({ customer: 'alice' }), []);
         await store.deleteService('/weather');
+        // and the same purchase can be made afresh
+        await store.addService(weather);
+        assert.deepEqual(await store.addBuy(buy('k9')), buy('k9'));
       });
 
-      test('refuses to delete an unknown buy', async () => {
-        await rejectsWith(store.deleteBuy('nope'), 'BUY_NOT_FOUND');
+      test('refuses to revoke an unknown buy', async () => {
+        await rejectsWith(store.revokeBuy('nope'), 'BUY_NOT_FOUND');
       });
 
       test('2,000 concurrent increments of 0.5 from two processes end at exactly 1000', async () => {
