@@ -3,6 +3,7 @@
  * overridable by ACCOUNTING_PROXY_* environment variables, validated once at start.
  */
 import { existsSync } from 'node:fs';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { validate as isValidCron } from 'node-cron';
 
 export type DatabaseType = 'sqlite' | 'redis';
@@ -42,7 +43,11 @@ export interface Config {
   modules: { accounting: string[] };
   usageAPI: { url: string; schedule: string };
   resources: { contextBroker: boolean; notification_port: number };
-  api: { administration_paths: AdministrationPaths };
+  api: {
+    administration_paths: AdministrationPaths;
+    /** CIDRs allowed to call urls, newBuy and deleteBuy over plain HTTP. */
+    trusted_addresses: string[];
+  };
   oauth2: {
     idm_url: string;
     /** Seconds a validated token is trusted without asking the IdM again. */
@@ -82,6 +87,7 @@ export function defaultConfig(): Config {
         checkURL: '/accounting_proxy/urls',
         deleteBuy: '/accounting_proxy/deleteBuy',
       },
+      trusted_addresses: ['127.0.0.1/32', '::1/128'],
     },
     oauth2: {
       idm_url: 'http://localhost:3000',
@@ -164,6 +170,36 @@ const cron: Parse<string> = (raw, name) => {
   }
   return raw.trim();
 };
+
+/** A CIDR list, checked by building the BlockList the admin API will use. */
+const cidrList: Parse<string[]> = (raw, name) => {
+  const cidrs = raw
+    .split(',')
+    .map((cidr) => cidr.trim())
+    .filter((cidr) => cidr !== '');
+  try {
+    toBlockList(cidrs);
+  } catch {
+    return fail(name, 'a comma-separated list of CIDRs such as 10.0.0.0/8,::1/128', raw);
+  }
+  return cidrs;
+};
+
+/** The addresses of a CIDR list (`10.0.0.0/8`, `::1/128`; a bare address means just itself). */
+export function toBlockList(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address = '', prefix] = cidr.split('/');
+    const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
+    if (!family) throw new Error(`not an IP address: ${address}`);
+    const bits = prefix === undefined ? (family === 'ipv4' ? 32 : 128) : Number(prefix);
+    if (!/^\d+$/.test(prefix ?? '0') || bits > (family === 'ipv4' ? 32 : 128)) {
+      throw new Error(`bad prefix length: ${cidr}`);
+    }
+    list.addSubnet(address, bits, family);
+  }
+  return list;
+}
 
 const readableFile: Parse<string> = (raw, name) =>
   existsSync(raw) ? raw : fail(name, 'the path of a readable file', raw);
@@ -321,6 +357,14 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     description: 'port of the Orion notification listener',
     apply: (c, raw, name) => {
       c.resources.notification_port = port(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_TRUSTED_ADDRESSES',
+    key: 'api.trusted_addresses',
+    description: 'CIDRs that may call urls, newBuy and deleteBuy over plain HTTP',
+    apply: (c, raw, name) => {
+      c.api.trusted_addresses = cidrList(raw, name);
     },
   },
   {

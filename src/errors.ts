@@ -79,6 +79,41 @@ const table = {
   // Proxy path: the backend
   UPSTREAM_UNREACHABLE: { status: 502, message: () => 'The service is unreachable' },
   UPSTREAM_TIMEOUT: { status: 504, message: () => 'The service did not respond in time' },
+  // Admin API
+  ADMIN_CONTENT_TYPE: {
+    status: 415,
+    message: () => 'Content-Type must be "application/json"',
+  },
+  ADMIN_INVALID_JSON: { status: 400, message: () => 'Invalid JSON' },
+  ADMIN_BODY_TOO_LARGE: { status: 413, message: () => 'Request body larger than 100 kB' },
+  ADMIN_SCHEMA: { status: 422, message: (problem: string) => `Invalid json: ${problem}` },
+  ADMIN_MISSING_URL: { status: 422, message: () => 'Missing URL' },
+  ADMIN_INVALID_URL: {
+    status: 422,
+    message: (url: string) =>
+      `Invalid URL "${url}": an http or https URL of this proxy is expected`,
+  },
+  ADMIN_UNKNOWN_SERVICE: {
+    status: 422,
+    message: (path: string) => `No service is registered for the path "${path}"`,
+  },
+  ADMIN_NOT_SERVICE_ADMIN: {
+    status: 401,
+    message: () => 'Access restricted to administrators of the service only',
+  },
+  ADMIN_CLIENT_CERTIFICATE: {
+    status: 401,
+    message: (reason: string) => `Unauthorized: Client certificate required ${reason}`,
+  },
+  ADMIN_UNTRUSTED_ADDRESS: {
+    status: 403,
+    message: (address: string) =>
+      `Marketplace endpoints only answer trusted addresses (ACCOUNTING_PROXY_TRUSTED_ADDRESSES); ${address} is not one`,
+  },
+  ADMIN_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: (allowed: string) => `Method not allowed here; use ${allowed}`,
+  },
   // Store availability
   STORE_CONNECTION_FAILED: {
     status: 503,

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { loadAccountingModules } from './accounting/load-modules.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
+import { createAdminApp } from './admin/app.ts';
 import { createIdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
 import type { Logger } from './log.ts';
@@ -87,8 +88,22 @@ export async function startProxy(
     forwarder,
     log,
   });
-  const server = createListener(config, handleProxyRequest);
-  let port: number;
+  let port = config.accounting_proxy.port;
+  const adminApp = createAdminApp({
+    config,
+    store,
+    tokens,
+    refreshRouting: () => routing.refresh(),
+    port: () => port,
+    log,
+  });
+  const adminPaths = new Set(Object.values(config.api.administration_paths));
+  const server = createListener(config, (req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    if (adminPaths.has(query === -1 ? url : url.slice(0, query))) adminApp(req, res);
+    else handleProxyRequest(req, res);
+  });
   try {
     port = await listen(server, config.accounting_proxy.port);
   } catch (error) {
@@ -96,6 +111,12 @@ export async function startProxy(
     forwarder.close();
     await store.close();
     throw error;
+  }
+  if (!config.accounting_proxy.https.enabled || !config.accounting_proxy.https.caFile) {
+    log.warn(
+      { trusted: config.api.trusted_addresses },
+      'no marketplace client certificate check (HTTPS with a CA is off): urls, newBuy and deleteBuy answer trusted addresses only',
+    );
   }
   log.info(
     { port, store: store.kind, https: config.accounting_proxy.https.enabled },

@@ -1,0 +1,65 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Config } from '../../config.ts';
+import type { TokenValidator } from '../auth/token-validator.ts';
+import { proxyError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Buy, Store } from '../store/store.ts';
+import { authenticate } from './authenticate.ts';
+import { errorHandler } from './error-handler.ts';
+import { jsonBody } from './json-body.ts';
+import { marketplaceGuard } from './marketplace-guard.ts';
+import { deleteBuyRoute, newBuyRoute } from './routes/buys.ts';
+import { checkUrlRoute } from './routes/check-url.ts';
+import { keysRoute } from './routes/keys.ts';
+import { unitsRoute } from './routes/units.ts';
+
+export interface AdminAppOptions {
+  config: Config;
+  store: Store;
+  tokens: TokenValidator;
+  refreshRouting(): Promise<void>;
+  beforeRevoke?: (buy: Buy) => Promise<void>;
+  /** The port the proxy listens on, for URLs of requests without a Host header. */
+  port(): number;
+  log: Logger;
+}
+
+const onlyMethod =
+  (allowed: string): RequestHandler =>
+  (_req, res, next) => {
+    res.setHeader('allow', allowed);
+    next(proxyError('ADMIN_METHOD_NOT_ALLOWED', allowed));
+  };
+
+/** The marketplace's API under `/accounting_proxy/*` (paths configurable), as an express app. */
+export function createAdminApp(options: AdminAppOptions): Express {
+  const { config, store, tokens, log } = options;
+  const paths = config.api.administration_paths;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const marketplace = marketplaceGuard(config);
+  const user = authenticate(tokens);
+  const buys = {
+    store,
+    units: config.modules.accounting,
+    refreshRouting: options.refreshRouting,
+    log,
+    ...(options.beforeRevoke ? { beforeRevoke: options.beforeRevoke } : {}),
+  };
+
+  app.get(paths.units, unitsRoute(config.modules.accounting));
+  app.get(
+    paths.keys,
+    user,
+    keysRoute(store, { https: config.accounting_proxy.https.enabled, port: options.port }),
+  );
+  app.post(paths.checkURL, marketplace, user, jsonBody, checkUrlRoute(store, log));
+  app.post(paths.newBuy, marketplace, jsonBody, newBuyRoute(buys));
+  app.post(paths.deleteBuy, marketplace, jsonBody, deleteBuyRoute(buys));
+  for (const path of [paths.units, paths.keys]) app.all(path, onlyMethod('GET'));
+  for (const path of [paths.checkURL, paths.newBuy, paths.deleteBuy])
+    app.all(path, onlyMethod('POST'));
+  app.use(errorHandler(log, () => store.isAvailable()));
+  return app;
+}

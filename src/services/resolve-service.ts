@@ -1,0 +1,25 @@
+import type { Service, Store } from '../store/store.ts';
+
+/** Path and query of an http(s) URL as sent (e.g. `/weather/v1?x=1`), or undefined. */
+export function pathOfUrl(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  return `${url.pathname}${url.search}`;
+}
+
+/**
+ * The service a proxy URL (such as the marketplace's asset URL `https://proxy:9000/weather/v1`)
+ * belongs to, resolved as the proxy path routes: complete path and query first, else the first
+ * path segment.
+ */
+export async function resolveService(store: Store, path: string): Promise<Service | undefined> {
+  const complete = await store.getService(path);
+  if (complete) return complete;
+  const end = path.slice(1).search(/[/?]/);
+  return store.getService(end === -1 ? path : path.slice(0, end + 1));
+}
