@@ -101,7 +101,7 @@ export async function startProxyFixture(
   await proxy.routing.refresh();
 
   return {
-    url: `http://127.0.0.1:${proxy.port}`,
+    url: `${config.accounting_proxy.https.enabled ? 'https' : 'http'}://127.0.0.1:${proxy.port}`,
     proxy,
     store,
     idm,
