@@ -78,7 +78,8 @@ export const scripts = {
     if existing then
       local buy = k('buy', existing)
       local f = redis.call('HMGET', buy, 'unit', 'pending', 'revoked', 'seq')
-      if f[1] ~= unit and tonumber(f[2]) > 0 then return {'BUY_UNIT_CHANGE', f[1], unit} end
+      local unsent = tonumber(f[2]) > 0 or redis.call('HEXISTS', buy, 'outboxValue') == 1
+      if f[1] ~= unit and unsent then return {'BUY_UNIT_CHANGE', f[1], unit} end
       redis.call('HSET', buy, 'unit', unit, 'recordType', ARGV[8], 'revoked', '0')
       if f[3] == '1' then
         redis.call('ZADD', k('buys'), f[4], existing)
@@ -102,7 +103,8 @@ export const scripts = {
   revokeBuy: `${keys}
     local apiKey = ARGV[2]
     local buy = k('buy', apiKey)
-    local f = redis.call('HMGET', buy, 'publicPath', 'customer', 'pending', 'revoked', 'identity')
+    local f = redis.call('HMGET', buy, 'publicPath', 'customer', 'pending', 'revoked', 'identity',
+      'outboxValue')
     if not f[1] or f[4] == '1' then return {'BUY_NOT_FOUND', apiKey} end
     for _, id in ipairs(redis.call('SMEMBERS', k('buy-subscriptions', apiKey))) do
       redis.call('DEL', k('subscription', id))
@@ -110,7 +112,7 @@ export const scripts = {
     redis.call('DEL', k('buy-subscriptions', apiKey))
     redis.call('ZREM', k('buys'), apiKey)
     redis.call('SREM', k('customer-buys', f[2]), apiKey)
-    if tonumber(f[3]) > 0 then
+    if tonumber(f[3]) > 0 or f[6] then
       -- Unreported usage keeps the buy (revoked) until the usage reporter has sent it.
       redis.call('HSET', buy, 'revoked', '1')
       redis.call('SADD', k('revoked-buys'), apiKey)
@@ -160,6 +162,50 @@ export const scripts = {
     local apiKey = redis.call('HGET', k('subscription', id), 'apiKey')
     if apiKey then redis.call('SREM', k('buy-subscriptions', apiKey), id) end
     redis.call('DEL', k('subscription', id))
+    return 'OK'`,
+
+  // ARGV[2]: apiKey, ARGV[3]: now (ISO 8601). Answers the buy's hash, or nil with nothing to send.
+  prepareRecord: `${keys}
+    local buy = k('buy', ARGV[2])
+    local f = redis.call('HMGET', buy, 'pending', 'outboxValue', 'lastRecordDate')
+    if not f[1] then return nil end
+    if not f[2] then
+      if tonumber(f[1]) <= 0 then return nil end
+      -- Dates of one buy's records never go back, even if this host's clock does.
+      local date = ARGV[3]
+      if f[3] and f[3] > date then date = f[3] end
+      redis.call('HSET', buy, 'outboxValue', f[1], 'outboxDate', date, 'pending', '0')
+    end
+    return redis.call('HGETALL', buy)`,
+
+  // ARGV[2]: apiKey, ARGV[3]: the correlation number the usage API took.
+  completeRecord: `${keys}
+    local apiKey = ARGV[2]
+    local buy = k('buy', apiKey)
+    local f = redis.call('HMGET', buy, 'outboxValue', 'correlationNumber', 'outboxDate', 'revoked',
+      'pending', 'publicPath', 'identity')
+    if not f[1] or tonumber(f[2]) ~= tonumber(ARGV[3]) then return 'OK' end
+    redis.call('HDEL', buy, 'outboxValue', 'outboxDate')
+    redis.call('HSET', buy, 'lastRecordDate', f[3])
+    redis.call('HINCRBY', buy, 'correlationNumber', 1)
+    if f[4] == '1' and tonumber(f[5]) == 0 then
+      redis.call('DEL', buy, k('buy-identity', f[7]))
+      redis.call('SREM', k('service-buys', f[6]), apiKey)
+      redis.call('SREM', k('revoked-buys'), apiKey)
+    end
+    return 'OK'`,
+
+  // ARGV[2]: lock name, ARGV[3]: owner, ARGV[4]: ttl in ms.
+  acquireLock: `${keys}
+    local lock = k('lock', ARGV[2])
+    local holder = redis.call('GET', lock)
+    if holder and holder ~= ARGV[3] then return 0 end
+    redis.call('SET', lock, ARGV[3], 'PX', ARGV[4])
+    return 1`,
+
+  releaseLock: `${keys}
+    local lock = k('lock', ARGV[2])
+    if redis.call('GET', lock) == ARGV[3] then redis.call('DEL', lock) end
     return 'OK'`,
 
   // One consistent read of everything the proxy path routes by.

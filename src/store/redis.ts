@@ -1,7 +1,15 @@
 import { Redis } from 'ioredis';
 import { type ErrorCode, proxyError } from '../errors.ts';
 import { type ScriptName, scripts } from './redis-scripts.ts';
-import type { Buy, BuyIdentity, RoutingState, Service, Store, Subscription } from './store.ts';
+import type {
+  Buy,
+  BuyIdentity,
+  ReportableBuy,
+  RoutingState,
+  Service,
+  Store,
+  Subscription,
+} from './store.ts';
 import { assertValidAmount } from './usage-amount.ts';
 
 export interface RedisStoreOptions {
@@ -12,6 +20,25 @@ export interface RedisStoreOptions {
   /** Give up at once when Redis is unreachable (the CLI) instead of reconnecting forever (the proxy). */
   failFast?: boolean;
 }
+
+const toReportable = (
+  apiKey: string,
+  hash: Record<string, string>,
+): ReportableBuy & { seq: number } => ({
+  ...toBuy(apiKey, hash),
+  pending: Number(hash.pending ?? 0),
+  correlationNumber: Number(hash.correlationNumber ?? 0),
+  outbox:
+    hash.outboxValue === undefined
+      ? undefined
+      : {
+          correlationNumber: Number(hash.correlationNumber ?? 0),
+          value: Number(hash.outboxValue),
+          date: hash.outboxDate ?? '',
+        },
+  revoked: hash.revoked === '1',
+  seq: Number(hash.seq ?? 0),
+});
 
 // JSON keeps the four fields apart: no concatenation of ids can collide with another.
 const identityKey = ({ orderId, productId, customer, publicPath }: BuyIdentity) =>
@@ -187,6 +214,39 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       );
     },
     revokeBuy: (apiKey) => change('revokeBuy', apiKey),
+
+    listUsage: async () => {
+      const apiKeys = [
+        ...(await redis.zrange(key('buys'), 0, -1)),
+        ...(await redis.smembers(key('revoked-buys'))),
+      ];
+      const pipeline = redis.pipeline();
+      for (const apiKey of apiKeys) pipeline.hgetall(key('buy', apiKey));
+      const replies = (await pipeline.exec()) ?? [];
+      return apiKeys
+        .flatMap((apiKey, i) => {
+          const hash = replies[i]?.[1] as Record<string, string> | undefined;
+          return hash?.publicPath === undefined ? [] : [toReportable(apiKey, hash)];
+        })
+        .sort((a, b) => a.seq - b.seq)
+        .map(({ seq: _seq, ...buy }) => buy);
+    },
+    prepareRecord: async (apiKey, now) => {
+      const reply = (await run('prepareRecord', apiKey, now.toISOString())) as unknown as
+        | string[]
+        | null;
+      if (!reply) return undefined;
+      const hash: Record<string, string> = {};
+      for (let i = 0; i + 1 < reply.length; i += 2)
+        hash[reply[i] as string] = reply[i + 1] as string;
+      const { seq: _seq, ...buy } = toReportable(apiKey, hash);
+      return buy.outbox ? { ...buy, outbox: buy.outbox } : undefined;
+    },
+    completeRecord: (apiKey, correlationNumber) =>
+      change('completeRecord', apiKey, correlationNumber),
+    acquireLock: async (name, owner, ttlMs) =>
+      ((await run('acquireLock', name, owner, ttlMs)) as unknown as number) === 1,
+    releaseLock: (name, owner) => change('releaseLock', name, owner),
 
     addUsage: async (increments, batch) => {
       if (increments.length === 0) return;

@@ -31,6 +31,10 @@ const migrations: readonly string[] = [
     record_type TEXT NOT NULL,
     pending REAL NOT NULL DEFAULT 0,
     correlation_number INTEGER NOT NULL DEFAULT 0,
+    -- The usage record being sent (NULL when none): resent identically until the usage API takes it.
+    outbox_value REAL,
+    outbox_date TEXT,
+    last_record_date TEXT,
     -- A revoked buy serves no request; it stays until its pending usage has been reported.
     revoked INTEGER NOT NULL DEFAULT 0,
     seq INTEGER NOT NULL,
@@ -53,6 +57,11 @@ const migrations: readonly string[] = [
     version TEXT NOT NULL CHECK (version IN ('v1', 'v2'))
   );
   CREATE INDEX subscriptions_by_buy ON subscriptions(api_key);
+  CREATE TABLE locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
   CREATE TABLE usage_writers (
     writer TEXT PRIMARY KEY,
     last_batch INTEGER NOT NULL

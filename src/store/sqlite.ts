@@ -5,6 +5,7 @@ import type {
   Buy,
   BuyIdentity,
   BuyUsage,
+  ReportableBuy,
   RoutingState,
   Service,
   Store,
@@ -59,6 +60,38 @@ const toSubscription = (row: SubscriptionRow): Subscription => ({
   notificationUrl: row.notification_url,
   version: row.version,
 });
+
+interface UsageRow extends BuyRow {
+  pending: number;
+  correlation_number: number;
+  outbox_value: number | null;
+  outbox_date: string | null;
+  last_record_date: string | null;
+  revoked: number;
+}
+
+const toReportable = (row: UsageRow): ReportableBuy => ({
+  ...toBuy(row),
+  pending: row.pending,
+  correlationNumber: row.correlation_number,
+  outbox:
+    row.outbox_value === null
+      ? undefined
+      : {
+          correlationNumber: row.correlation_number,
+          value: row.outbox_value,
+          date: row.outbox_date ?? '',
+        },
+  revoked: row.revoked === 1,
+});
+
+const withOutbox = (row: UsageRow) => {
+  const buy = toReportable(row);
+  return buy.outbox ? { ...buy, outbox: buy.outbox } : undefined;
+};
+
+const laterDate = (now: string, previous: string | null) =>
+  previous !== null && previous > now ? previous : now;
 
 const identityOf = ({ orderId, productId, customer, publicPath }: BuyIdentity): BuyIdentity => ({
   orderId,
@@ -128,8 +161,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       `INSERT INTO buys (${BUY_COLUMNS}, seq)
        VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
     ),
-    findBuy: db.prepare<[BuyIdentity], BuyRow & { pending: number; revoked: number }>(
-      `SELECT ${BUY_COLUMNS}, pending, revoked FROM buys WHERE order_id = @orderId
+    findBuy: db.prepare<
+      [BuyIdentity],
+      BuyRow & { pending: number; revoked: number; outbox_value: number | null }
+    >(
+      `SELECT ${BUY_COLUMNS}, pending, revoked, outbox_value FROM buys WHERE order_id = @orderId
        AND product_id = @productId AND customer = @customer AND public_path = @publicPath`,
     ),
     setBuyUnit: db.prepare(
@@ -142,7 +178,28 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       `SELECT ${BUY_COLUMNS} FROM buys WHERE revoked = 0 AND (@customer IS NULL OR customer = @customer)
        AND (@publicPath IS NULL OR public_path = @publicPath) ORDER BY seq`,
     ),
-    activePending: db.prepare('SELECT pending FROM buys WHERE api_key = ? AND revoked = 0').pluck(),
+    activeBuyState: db.prepare<[string], { pending: number; outbox_value: number | null }>(
+      'SELECT pending, outbox_value FROM buys WHERE api_key = ? AND revoked = 0',
+    ),
+    usageRows: db.prepare<[], UsageRow>(`SELECT * FROM buys ORDER BY seq`),
+    usageRow: db.prepare<[string], UsageRow>(`SELECT * FROM buys WHERE api_key = ?`),
+    fillOutbox: db.prepare(
+      'UPDATE buys SET outbox_value = ?, outbox_date = ?, pending = pending - ? WHERE api_key = ?',
+    ),
+    completeRecord: db.prepare(
+      `UPDATE buys SET outbox_value = NULL, outbox_date = NULL, last_record_date = outbox_date,
+       correlation_number = correlation_number + 1
+       WHERE api_key = ? AND outbox_value IS NOT NULL AND correlation_number = ?`,
+    ),
+    deleteSpentRevoked: db.prepare(
+      'DELETE FROM buys WHERE api_key = ? AND revoked = 1 AND pending = 0 AND outbox_value IS NULL',
+    ),
+    takeLock: db.prepare(
+      `INSERT INTO locks (name, owner, expires_at) VALUES (@name, @owner, @expires)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE locks.owner = excluded.owner OR locks.expires_at < @now`,
+    ),
+    releaseLock: db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?'),
     revokeBuy: db.prepare('UPDATE buys SET revoked = 1 WHERE api_key = ?'),
     deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
     deleteBuySubscriptions: db.prepare('DELETE FROM subscriptions WHERE api_key = ?'),
@@ -204,6 +261,25 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
     },
   );
+
+  const prepareRecord = db.transaction((apiKey: string, now: Date) => {
+    const row = sql.usageRow.get(apiKey);
+    if (!row) return undefined;
+    if (row.outbox_value === null) {
+      if (row.pending <= 0) return undefined;
+      // Dates of one buy's records never go back, even if this host's clock does.
+      const date = laterDate(now.toISOString(), row.last_record_date);
+      sql.fillOutbox.run(row.pending, date, row.pending, apiKey);
+      return withOutbox({ ...row, outbox_value: row.pending, outbox_date: date, pending: 0 });
+    }
+    return withOutbox(row);
+  });
+
+  const completeRecord = db.transaction((apiKey: string, correlationNumber: number) => {
+    if (sql.completeRecord.run(apiKey, correlationNumber).changes === 1) {
+      sql.deleteSpentRevoked.run(apiKey);
+    }
+  });
 
   const readRoutingState = db.transaction(
     (): RoutingState => ({
@@ -274,7 +350,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         );
         return candidate;
       }
-      if (existing.unit !== candidate.unit && existing.pending > 0) {
+      const unsent = existing.pending > 0 || existing.outbox_value !== null;
+      if (existing.unit !== candidate.unit && unsent) {
         throw proxyError('BUY_UNIT_CHANGE', existing.unit, candidate.unit);
       }
       sql.setBuyUnit.run(candidate.unit, candidate.recordType, existing.api_key);
@@ -293,13 +370,26 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         .all({ customer: filter?.customer ?? null, publicPath: filter?.publicPath ?? null })
         .map(toBuy),
     revokeBuy: routingChange((apiKey: string) => {
-      const pending = sql.activePending.get(apiKey) as number | undefined;
-      if (pending === undefined) throw proxyError('BUY_NOT_FOUND', apiKey);
+      const state = sql.activeBuyState.get(apiKey);
+      if (!state) throw proxyError('BUY_NOT_FOUND', apiKey);
       sql.deleteBuySubscriptions.run(apiKey);
       // Unreported usage keeps the buy (revoked) until the usage reporter has sent it.
-      if (pending > 0) sql.revokeBuy.run(apiKey);
+      if (state.pending > 0 || state.outbox_value !== null) sql.revokeBuy.run(apiKey);
       else sql.deleteBuy.run(apiKey);
     }),
+
+    listUsage: async () => sql.usageRows.all().map(toReportable),
+    prepareRecord: async (apiKey, now) => prepareRecord.immediate(apiKey, now),
+    completeRecord: async (apiKey, correlationNumber) =>
+      completeRecord.immediate(apiKey, correlationNumber),
+
+    acquireLock: async (name, owner, ttlMs) => {
+      const now = Date.now();
+      return sql.takeLock.run({ name, owner, expires: now + ttlMs, now }).changes === 1;
+    },
+    releaseLock: async (name, owner) => {
+      sql.releaseLock.run(name, owner);
+    },
 
     addUsage: async (increments, batch) => {
       for (const { amount } of increments) assertValidAmount(amount);

@@ -29,10 +29,26 @@ export type BuyIdentity = Pick<Buy, 'orderId' | 'productId' | 'customer' | 'publ
 
 export interface BuyUsage {
   apiKey: string;
-  /** Metered but not yet reported. */
+  /** Metered but not yet in a usage record. */
   pending: number;
-  /** Number of the next usage record of this buy. */
+  /** Number of the next usage record of this buy (the outbox record's, while there is one). */
   correlationNumber: number;
+}
+
+/** A usage record written down before it is sent, so a resend after any failure is identical. */
+export interface OutboxRecord {
+  correlationNumber: number;
+  value: number;
+  /** ISO 8601, never earlier than the buy's previous record. */
+  date: string;
+}
+
+/** A buy with pending usage or an unsent record, active or revoked. */
+export interface ReportableBuy extends Buy {
+  pending: number;
+  correlationNumber: number;
+  outbox: OutboxRecord | undefined;
+  revoked: boolean;
 }
 
 export interface UsageIncrement {
@@ -111,6 +127,27 @@ export interface Store {
    */
   addUsage(increments: readonly UsageIncrement[], batch?: UsageBatch): Promise<void>;
   getUsage(apiKey: string): Promise<BuyUsage | undefined>;
+
+  /** Every buy, active or revoked, with its usage and outbox, in purchase order. */
+  listUsage(): Promise<ReportableBuy[]>;
+  /**
+   * The buy's record to send: the one already in its outbox, else a new one holding all its pending
+   * usage (taken out of pending in the same atomic step), numbered with its correlation number and
+   * dated `now` (or its previous record's date, if later). Undefined when there is nothing to send.
+   */
+  prepareRecord(
+    apiKey: string,
+    now: Date,
+  ): Promise<(ReportableBuy & { outbox: OutboxRecord }) | undefined>;
+  /**
+   * The usage API took the record: clear the outbox and advance the correlation number. A revoked
+   * buy with nothing left is removed. No-op unless that record is in the outbox.
+   */
+  completeRecord(apiKey: string, correlationNumber: number): Promise<void>;
+
+  /** Takes or renews a named lock for `ttlMs`; false while another owner holds it. */
+  acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLock(name: string, owner: string): Promise<void>;
 
   setSpecificationHref(unit: string, href: string): Promise<void>;
   getSpecificationHref(unit: string): Promise<string | undefined>;

@@ -360,6 +360,97 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
     });
 
+    describe('usage records', () => {
+      const t0 = new Date('2026-11-24T10:00:00.000Z');
+
+      test('a record takes all pending usage out in one step and is kept until completed', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        assert.equal(await store.prepareRecord('k1', t0), undefined);
+        await store.addUsage([{ apiKey: 'k1', amount: 2.5 }]);
+        const record = await store.prepareRecord('k1', t0);
+        assert.deepEqual(record?.outbox, {
+          correlationNumber: 0,
+          value: 2.5,
+          date: t0.toISOString(),
+        });
+        assert.equal(record?.orderId, 'order-k1');
+        assert.equal(record?.pending, 0);
+        // usage that arrives meanwhile waits for the next record; the outbox record stays identical
+        await store.addUsage([{ apiKey: 'k1', amount: 1 }]);
+        const later = new Date(t0.getTime() + 60_000);
+        assert.deepEqual((await store.prepareRecord('k1', later))?.outbox, record?.outbox);
+        await store.completeRecord('k1', 7);
+        assert.deepEqual((await store.prepareRecord('k1', later))?.outbox, record?.outbox);
+        await store.completeRecord('k1', 0);
+        assert.deepEqual(await store.getUsage('k1'), {
+          apiKey: 'k1',
+          pending: 1,
+          correlationNumber: 1,
+        });
+        // a clock that went back does not date a record before the previous one
+        const next = await store.prepareRecord('k1', new Date(t0.getTime() - 3_600_000));
+        assert.deepEqual(next?.outbox, { correlationNumber: 1, value: 1, date: t0.toISOString() });
+        await store.completeRecord('k1', 1);
+        assert.equal(await store.prepareRecord('k1', later), undefined);
+        assert.deepEqual(await store.getUsage('k1'), {
+          apiKey: 'k1',
+          pending: 0,
+          correlationNumber: 2,
+        });
+      });
+
+      test('lists every buy with its usage and outbox, revoked ones too', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addBuy(buy('k2'));
+        await store.addUsage([
+          { apiKey: 'k1', amount: 3 },
+          { apiKey: 'k2', amount: 4 },
+        ]);
+        await store.prepareRecord('k2', t0);
+        await store.revokeBuy('k2');
+        const usage = await store.listUsage();
+        assert.deepEqual(
+          usage.map((u) => [u.apiKey, u.pending, u.correlationNumber, u.outbox?.value, u.revoked]),
+          [
+            ['k1', 3, 0, undefined, false],
+            ['k2', 0, 0, 4, true],
+          ],
+        );
+      });
+
+      test('a revoked buy goes once its last record is completed', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 3 }]);
+        await store.revokeBuy('k1');
+        const record = await store.prepareRecord('k1', t0);
+        assert.equal(record?.revoked, true);
+        await store.completeRecord('k1', 0);
+        assert.equal(await store.getUsage('k1'), undefined);
+        assert.deepEqual(await store.listUsage(), []);
+        await store.deleteService('/weather');
+      });
+
+      test('a lock has one owner at a time until released or expired', async () => {
+        assert.equal(await store.acquireLock('report', 'a', 60_000), true);
+        assert.equal(await store.acquireLock('report', 'b', 60_000), false);
+        assert.equal(await store.acquireLock('report', 'a', 60_000), true);
+        await store.releaseLock('report', 'b');
+        assert.equal(await store.acquireLock('report', 'b', 60_000), false);
+        await store.releaseLock('report', 'a');
+        assert.equal(await store.acquireLock('report', 'b', 30), true);
+        const other = await reopen();
+        assert.equal(await other.acquireLock('report', 'c', 60_000), false);
+        const deadline = Date.now() + 5000;
+        while (!(await other.acquireLock('report', 'c', 60_000))) {
+          assert.ok(Date.now() < deadline, 'the expired lock is taken over');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      });
+    });
+
     describe('reporting data', () => {
       test('keeps one specification href per unit', async () => {
         assert.equal(await store.getSpecificationHref('call'), undefined);
