@@ -41,7 +41,15 @@ export interface Config {
     redis_prefix: string;
   };
   modules: { accounting: string[] };
-  usageAPI: { url: string; schedule: string };
+  usageAPI: {
+    url: string;
+    schedule: string;
+    /** First delay before retrying a failed report cycle; it doubles up to retry_max. */
+    retry_initial: number;
+    retry_max: number;
+    /** Milliseconds to wait for an answer of the usage API. */
+    timeout: number;
+  };
   resources: { contextBroker: boolean; notification_port: number };
   api: {
     administration_paths: AdministrationPaths;
@@ -77,6 +85,9 @@ export function defaultConfig(): Config {
     usageAPI: {
       url: 'http://localhost:8080/DSUsageManagement/api/usageManagement/v2',
       schedule: '0 0 * * *',
+      retry_initial: 30_000,
+      retry_max: 3_600_000,
+      timeout: 10_000,
     },
     resources: { contextBroker: false, notification_port: 9002 },
     api: {
@@ -341,6 +352,30 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     description: 'cron expression (5 or 6 fields) of the usage reports',
     apply: (c, raw, name) => {
       c.usageAPI.schedule = cron(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_USAGE_RETRY',
+    key: 'usageAPI.retry_initial',
+    description: 'milliseconds before retrying a failed report cycle (doubling each time)',
+    apply: (c, raw, name) => {
+      c.usageAPI.retry_initial = integer(1, 86_400_000)(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_USAGE_RETRY_MAX',
+    key: 'usageAPI.retry_max',
+    description: 'longest delay between retries of a failed report cycle, in milliseconds',
+    apply: (c, raw, name) => {
+      c.usageAPI.retry_max = integer(1, 86_400_000)(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_USAGE_TIMEOUT',
+    key: 'usageAPI.timeout',
+    description: 'milliseconds to wait for an answer of the usage API',
+    apply: (c, raw, name) => {
+      c.usageAPI.timeout = integer(1, 600_000)(raw, name);
     },
   },
   {

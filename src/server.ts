@@ -19,6 +19,9 @@ import { createProxyHandler } from './proxy/handler.ts';
 import { type RoutingSync, startRoutingSync } from './proxy/routing-sync.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
+import { createReportCycle } from './usage/report-cycle.ts';
+import { startUsageScheduler, type UsageScheduler } from './usage/scheduler.ts';
+import { createUsageApi } from './usage/usage-api.ts';
 
 export interface RunningProxy {
   /** The port actually bound (differs from the configured one when that is 0). */
@@ -26,6 +29,7 @@ export interface RunningProxy {
   store: Store;
   routing: RoutingSync;
   recorder: UsageRecorder;
+  usage: UsageScheduler;
   close(): Promise<void>;
 }
 
@@ -89,11 +93,14 @@ export async function startProxy(
     log,
   });
   let port = config.accounting_proxy.port;
+  let usageScheduler: UsageScheduler | undefined;
   const adminApp = createAdminApp({
     config,
     store,
     tokens,
     refreshRouting: () => routing.refresh(),
+    // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
+    afterRevoke: () => void usageScheduler?.runNow(),
     port: () => port,
     log,
   });
@@ -112,6 +119,24 @@ export async function startProxy(
     await store.close();
     throw error;
   }
+  // Reporting starts after listening: a usage API that is down must not delay serving traffic.
+  const usage = startUsageScheduler({
+    cycle: createReportCycle({
+      store,
+      modules,
+      usageApi: createUsageApi({
+        baseUrl: config.usageAPI.url,
+        timeoutMs: config.usageAPI.timeout,
+      }),
+      usageApiUrl: config.usageAPI.url,
+      log,
+    }),
+    schedule: config.usageAPI.schedule,
+    retryInitialMs: config.usageAPI.retry_initial,
+    retryMaxMs: config.usageAPI.retry_max,
+    log,
+  });
+  usageScheduler = usage;
   if (!config.accounting_proxy.https.enabled || !config.accounting_proxy.https.caFile) {
     log.warn(
       { trusted: config.api.trusted_addresses },
@@ -127,12 +152,14 @@ export async function startProxy(
     store,
     routing,
     recorder,
+    usage,
     async close() {
       // Stop accepting, let in-flight exchanges finish and commit their usage, then close the store.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
       routing.stop();
+      await usage.stop();
       // Usage still uncommitted after the grace period (store down) is logged as lost below.
       await Promise.race([recorder.drain(), sleep(closeGraceMs)]);
       const lost = await recorder.close();

@@ -19,6 +19,7 @@ export interface AdminAppOptions {
   tokens: TokenValidator;
   refreshRouting(): Promise<void>;
   beforeRevoke?: (buy: Buy) => Promise<void>;
+  afterRevoke?: (buy: Buy) => void;
   /** The port the proxy listens on, for URLs of requests without a Host header. */
   port(): number;
   log: Logger;
@@ -46,6 +47,7 @@ export function createAdminApp(options: AdminAppOptions): Express {
     refreshRouting: options.refreshRouting,
     log,
     ...(options.beforeRevoke ? { beforeRevoke: options.beforeRevoke } : {}),
+    ...(options.afterRevoke ? { afterRevoke: options.afterRevoke } : {}),
   };
 
   app.get(paths.units, unitsRoute(config.modules.accounting));

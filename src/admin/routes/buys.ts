@@ -13,6 +13,8 @@ export interface BuyRouteOptions {
   refreshRouting(): Promise<void>;
   /** Runs before a buy ends (the Orion support cancels the buy's subscriptions here). */
   beforeRevoke?: (buy: Buy) => Promise<void>;
+  /** Runs once a buy has ended (usage reporting sends its last usage now, if it can). */
+  afterRevoke?: (buy: Buy) => void;
   log: Logger;
 }
 
@@ -66,6 +68,7 @@ export function deleteBuyRoute(options: BuyRouteOptions): RequestHandler {
         if (!isProxyError(error, 'BUY_NOT_FOUND')) throw error;
       }
       await options.refreshRouting();
+      options.afterRevoke?.(buy);
       options.log.info(
         { orderId: buy.orderId, productId: buy.productId, service: buy.publicPath },
         'buy revoked',
