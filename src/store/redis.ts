@@ -247,6 +247,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     acquireLock: async (name, owner, ttlMs) =>
       ((await run('acquireLock', name, owner, ttlMs)) as unknown as number) === 1,
     releaseLock: (name, owner) => change('releaseLock', name, owner),
+    lockOwner: async (name) => (await redis.get(key('lock', name))) ?? undefined,
 
     addUsage: async (increments, batch) => {
       if (increments.length === 0) return;

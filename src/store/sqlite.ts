@@ -200,6 +200,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
        WHERE locks.owner = excluded.owner OR locks.expires_at < @now`,
     ),
     releaseLock: db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?'),
+    lockOwner: db.prepare('SELECT owner FROM locks WHERE name = ? AND expires_at >= ?').pluck(),
     revokeBuy: db.prepare('UPDATE buys SET revoked = 1 WHERE api_key = ?'),
     deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
     deleteBuySubscriptions: db.prepare('DELETE FROM subscriptions WHERE api_key = ?'),
@@ -390,6 +391,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     releaseLock: async (name, owner) => {
       sql.releaseLock.run(name, owner);
     },
+    lockOwner: async (name) => sql.lockOwner.get(name, Date.now()) as string | undefined,
 
     addUsage: async (increments, batch) => {
       for (const { amount } of increments) assertValidAmount(amount);

@@ -148,6 +148,8 @@ export interface Store {
   /** Takes or renews a named lock for `ttlMs`; false while another owner holds it. */
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLock(name: string, owner: string): Promise<void>;
+  /** Who holds a lock now, if anyone. */
+  lockOwner(name: string): Promise<string | undefined>;
 
   setSpecificationHref(unit: string, href: string): Promise<void>;
   getSpecificationHref(unit: string): Promise<string | undefined>;

@@ -8,6 +8,18 @@ import { usageRecord } from './usage-record.ts';
 
 export const REPORT_LOCK = 'usage-report';
 
+/** Whether a lock owner `host:pid:…` names a process of this host that no longer runs. */
+function isDeadLocalProcess(owner: string): boolean {
+  const [host, pid] = owner.split(':');
+  if (host !== hostname() || !pid || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export interface SentRecord {
   apiKey: string;
   orderId: string;
@@ -53,6 +65,19 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
   const now = options.now ?? (() => new Date());
   const lockTtl = options.lockTtlMs ?? 5 * 60_000;
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+
+  /**
+   * The lock, or false while another cycle runs. A holder that died on this host (kill -9 during a
+   * cycle) is recognised by its pid and replaced at once rather than after the lock's expiry.
+   */
+  async function lock(): Promise<boolean> {
+    if (await store.acquireLock(REPORT_LOCK, owner, lockTtl)) return true;
+    const holder = await store.lockOwner(REPORT_LOCK);
+    if (!holder || !isDeadLocalProcess(holder)) return false;
+    log.warn({ holder }, 'taking over the report lock of a process that died');
+    await store.releaseLock(REPORT_LOCK, holder);
+    return store.acquireLock(REPORT_LOCK, owner, lockTtl);
+  }
   let toldNoToken = false;
 
   async function specificationHrefs(
@@ -144,7 +169,7 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
   return {
     async run() {
       const result: CycleResult = { sent: [], failures: [] };
-      if (!(await store.acquireLock(REPORT_LOCK, owner, lockTtl))) {
+      if (!(await lock())) {
         result.skipped = 'locked';
         return result;
       }
