@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../config.ts';
+import { ModuleLoadError } from '../accounting/load-modules.ts';
 import { AccountingProxyError } from '../errors.ts';
 import { registerAddService } from './commands/add-service.ts';
 import {
@@ -11,6 +12,8 @@ import {
 import { registerDeleteService } from './commands/delete-service.ts';
 import { registerGetAdmins } from './commands/get-admins.ts';
 import { registerGetService } from './commands/get-service.ts';
+import { ReportIncomplete, registerReport } from './commands/report.ts';
+import { registerUsage } from './commands/usage.ts';
 import type { CliIo } from './context.ts';
 
 /** Commander's error messages end up on one line, like every other CLI error. */
@@ -36,6 +39,8 @@ function buildProgram(io: CliIo): Command {
     registerBindAdmin,
     registerUnbindAdmin,
     registerGetAdmins,
+    registerUsage,
+    registerReport,
   ]) {
     register(program, io);
   }
@@ -47,7 +52,14 @@ function buildProgram(io: CliIo): Command {
 
 /** Errors a user can fix get one line; anything else is a bug and says so, still on one line. */
 function describe(error: unknown): string {
-  if (error instanceof AccountingProxyError || error instanceof ConfigError) return error.message;
+  if (
+    error instanceof AccountingProxyError ||
+    error instanceof ConfigError ||
+    error instanceof ModuleLoadError ||
+    error instanceof ReportIncomplete
+  ) {
+    return error.message;
+  }
   const message = error instanceof Error ? error.message : String(error);
   return `unexpected failure: ${message.split('\n')[0]}`;
 }

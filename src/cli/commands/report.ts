@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { loadAccountingModules } from '../../accounting/load-modules.ts';
+import { createLogger } from '../../log.ts';
+import { createReportCycle } from '../../usage/report-cycle.ts';
+import { createUsageApi } from '../../usage/usage-api.ts';
+import { type CliIo, withStore } from '../context.ts';
+import { formatTable } from '../table.ts';
+
+/** Thrown for a cycle that could not do all its work: one line, exit 1. */
+export class ReportIncomplete extends Error {}
+
+export function registerReport(program: Command, io: CliIo): void {
+  program
+    .command('report')
+    .description('run one usage report cycle now (waits for none: refused while another runs)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: { json?: boolean }) => {
+      await withStore(io, async ({ config, store, print }) => {
+        const cycle = createReportCycle({
+          store,
+          modules: await loadAccountingModules(config.modules.accounting),
+          usageApi: createUsageApi({
+            baseUrl: config.usageAPI.url,
+            timeoutMs: config.usageAPI.timeout,
+          }),
+          usageApiUrl: config.usageAPI.url,
+          log: createLogger('silent'),
+        });
+        const result = await cycle.run();
+        if (options.json) print(JSON.stringify(result, null, 2));
+        else if (result.sent.length === 0) print('No usage record sent.');
+        else {
+          const rows = result.sent.map((r) => [
+            r.orderId,
+            r.productId,
+            r.unit,
+            String(r.correlationNumber),
+            String(r.value),
+            r.date,
+          ]);
+          for (const line of formatTable(['ORDER', 'PRODUCT', 'UNIT', '#', 'VALUE', 'DATE'], rows))
+            print(line);
+        }
+        if (result.skipped === 'locked')
+          throw new ReportIncomplete('another report cycle is running; try again later');
+        if (result.skipped === 'no-token') {
+          throw new ReportIncomplete(
+            'no marketplace token yet (the marketplace sends it with POST /accounting_proxy/urls)',
+          );
+        }
+        if (result.failures.length > 0) {
+          const first = result.failures[0];
+          throw new ReportIncomplete(
+            `${result.failures.length} failure(s), first: ${first?.subject}: ${first?.error}`,
+          );
+        }
+      });
+    });
+}
