@@ -50,7 +50,16 @@ export interface Config {
     /** Milliseconds to wait for an answer of the usage API. */
     timeout: number;
   };
-  resources: { contextBroker: boolean; notification_port: number };
+  resources: {
+    contextBroker: boolean;
+    notification_port: number;
+    /** Host Orion reaches the notification listener at (it usually runs on another machine). */
+    notification_host: string;
+    /** Address the notification listener binds. */
+    notification_bind: string;
+    /** CIDRs a buyer's notification URL may not point to (SSRF guard); empty to allow any. */
+    notification_deny: string[];
+  };
   api: {
     administration_paths: AdministrationPaths;
     /** CIDRs allowed to call urls, newBuy and deleteBuy over plain HTTP. */
@@ -89,7 +98,23 @@ export function defaultConfig(): Config {
       retry_max: 3_600_000,
       timeout: 10_000,
     },
-    resources: { contextBroker: false, notification_port: 9002 },
+    resources: {
+      contextBroker: false,
+      notification_port: 9002,
+      notification_host: 'localhost',
+      notification_bind: '0.0.0.0',
+      notification_deny: [
+        '127.0.0.0/8',
+        '10.0.0.0/8',
+        '172.16.0.0/12',
+        '192.168.0.0/16',
+        '169.254.0.0/16',
+        '0.0.0.0/8',
+        '::1/128',
+        'fc00::/7',
+        'fe80::/10',
+      ],
+    },
     api: {
       administration_paths: {
         keys: '/accounting_proxy/keys',
@@ -400,6 +425,33 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     description: 'CIDRs that may call urls, newBuy and deleteBuy over plain HTTP',
     apply: (c, raw, name) => {
       c.api.trusted_addresses = cidrList(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_NOTIFICATION_HOST',
+    key: 'resources.notification_host',
+    description: 'host name or address Orion sends notifications to (this proxy, as Orion sees it)',
+    apply: (c, raw, name) => {
+      c.resources.notification_host = nonEmpty(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_NOTIFICATION_BIND',
+    key: 'resources.notification_bind',
+    description: 'address the notification listener binds',
+    apply: (c, raw, name) => {
+      const address = nonEmpty(raw, name);
+      if (!isIPv4(address) && !isIPv6(address)) fail(name, 'an IP address', raw);
+      c.resources.notification_bind = address;
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_NOTIFICATION_DENY',
+    key: 'resources.notification_deny',
+    description:
+      "CIDRs buyers' notification URLs may not point to (default: loopback and private ranges); `none` allows any",
+    apply: (c, raw, name) => {
+      c.resources.notification_deny = raw.trim() === 'none' ? [] : cidrList(raw, name);
     },
   },
   {

@@ -147,7 +147,7 @@ export const scripts = {
     local previous = redis.call('HGET', k('subscription', id), 'apiKey')
     if previous then redis.call('SREM', k('buy-subscriptions', previous), id) end
     redis.call('HSET', k('subscription', id), 'apiKey', apiKey, 'notificationUrl', ARGV[4],
-      'version', ARGV[5])
+      'version', ARGV[5], 'secret', ARGV[6], 'fiwareService', ARGV[7], 'fiwareServicePath', ARGV[8])
     redis.call('SADD', k('buy-subscriptions', apiKey), id)
     return 'OK'`,
 

@@ -85,6 +85,9 @@ const toSubscription = (
         apiKey: hash.apiKey,
         notificationUrl: hash.notificationUrl ?? '',
         version: hash.version === 'v1' ? 'v1' : 'v2',
+        secret: hash.secret ?? '',
+        fiwareService: hash.fiwareService ?? '',
+        fiwareServicePath: hash.fiwareServicePath ?? '',
       };
 
 export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
@@ -279,7 +282,16 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     getMarketplaceToken: async () => (await redis.get(key('marketplace-token'))) ?? undefined,
 
     addSubscription: (s) =>
-      change('addSubscription', s.subscriptionId, s.apiKey, s.notificationUrl, s.version),
+      change(
+        'addSubscription',
+        s.subscriptionId,
+        s.apiKey,
+        s.notificationUrl,
+        s.version,
+        s.secret,
+        s.fiwareService,
+        s.fiwareServicePath,
+      ),
     getSubscription: async (id) => toSubscription(id, await redis.hgetall(key('subscription', id))),
     listSubscriptions: async (apiKey) => {
       const ids = (await redis.smembers(key('buy-subscriptions', apiKey))).sort();

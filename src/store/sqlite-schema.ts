@@ -54,7 +54,10 @@ const migrations: readonly string[] = [
     subscription_id TEXT PRIMARY KEY,
     api_key TEXT NOT NULL REFERENCES buys(api_key) ON DELETE CASCADE,
     notification_url TEXT NOT NULL,
-    version TEXT NOT NULL CHECK (version IN ('v1', 'v2'))
+    version TEXT NOT NULL CHECK (version IN ('v1', 'v2')),
+    secret TEXT NOT NULL,
+    fiware_service TEXT NOT NULL DEFAULT '',
+    fiware_service_path TEXT NOT NULL DEFAULT ''
   );
   CREATE INDEX subscriptions_by_buy ON subscriptions(api_key);
   CREATE TABLE locks (

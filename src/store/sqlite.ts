@@ -36,6 +36,9 @@ interface SubscriptionRow {
   api_key: string;
   notification_url: string;
   version: 'v1' | 'v2';
+  secret: string;
+  fiware_service: string;
+  fiware_service_path: string;
 }
 
 const toService = (row: ServiceRow): Service => ({
@@ -59,6 +62,9 @@ const toSubscription = (row: SubscriptionRow): Subscription => ({
   apiKey: row.api_key,
   notificationUrl: row.notification_url,
   version: row.version,
+  secret: row.secret,
+  fiwareService: row.fiware_service,
+  fiwareServicePath: row.fiware_service_path,
 });
 
 interface UsageRow extends BuyRow {
@@ -221,7 +227,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ),
     getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
     insertSubscription: db.prepare(
-      'INSERT OR REPLACE INTO subscriptions (subscription_id, api_key, notification_url, version) VALUES (?, ?, ?, ?)',
+      `INSERT OR REPLACE INTO subscriptions (subscription_id, api_key, notification_url, version,
+       secret, fiware_service, fiware_service_path) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     getSubscription: db.prepare<[string], SubscriptionRow>(
       'SELECT * FROM subscriptions WHERE subscription_id = ?',
@@ -410,7 +417,15 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
     addSubscription: async (s) => {
       if (!sql.getBuy.get(s.apiKey)) throw proxyError('BUY_NOT_FOUND', s.apiKey);
-      sql.insertSubscription.run(s.subscriptionId, s.apiKey, s.notificationUrl, s.version);
+      sql.insertSubscription.run(
+        s.subscriptionId,
+        s.apiKey,
+        s.notificationUrl,
+        s.version,
+        s.secret,
+        s.fiwareService,
+        s.fiwareServicePath,
+      );
     },
     getSubscription: async (id) => {
       const row = sql.getSubscription.get(id);

@@ -70,8 +70,14 @@ export interface AdminBinding {
 export interface Subscription {
   subscriptionId: string;
   apiKey: string;
+  /** The buyer's own notification URL; Orion notifies the proxy instead. */
   notificationUrl: string;
   version: 'v1' | 'v2';
+  /** Part of the callback URL Orion was given: only Orion knows it, so only Orion can notify. */
+  secret: string;
+  /** Fiware-Service and Fiware-ServicePath of the creating request ('' when absent), for cancelling. */
+  fiwareService: string;
+  fiwareServicePath: string;
 }
 
 /** What the proxy path keeps in memory to route and authorize without touching the store. */

@@ -8,7 +8,7 @@ import { after, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.ts';
 import { isProxyError } from '../../src/errors.ts';
-import type { Buy, Service, Store } from '../../src/store/store.ts';
+import type { Buy, Service, Store, Subscription } from '../../src/store/store.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -44,6 +44,21 @@ const buy = (apiKey: string, overrides: Partial<Buy> = {}): Buy => ({
   customer: 'alice',
   unit: 'call',
   recordType: 'callusage',
+  ...overrides,
+});
+
+const subscription = (
+  subscriptionId: string,
+  apiKey: string,
+  overrides: Partial<Subscription> = {},
+): Subscription => ({
+  subscriptionId,
+  apiKey,
+  notificationUrl: 'http://a/1',
+  version: 'v2',
+  secret: `secret-${subscriptionId}`,
+  fiwareService: 'tenant',
+  fiwareServicePath: '/rooms',
   ...overrides,
 });
 
@@ -319,12 +334,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
       test('revoking a buy without pending usage removes it with its subscriptions', async () => {
         await store.addService(weather);
         await store.addBuy(buy('k1'));
-        await store.addSubscription({
-          subscriptionId: 's1',
-          apiKey: 'k1',
-          notificationUrl: 'http://x/notify',
-          version: 'v2',
-        });
+        await store.addSubscription(subscription('s1', 'k1'));
         await store.revokeBuy('k1');
         assert.equal(await store.getBuy('k1'), undefined);
         assert.equal(await store.getUsage('k1'), undefined);
@@ -473,13 +483,12 @@ export function storeContract(name: string, harness: StoreHarness): void {
       test('stores, updates, lists and deletes subscriptions of a buy', async () => {
         await store.addService(orion);
         await store.addBuy(buy('k1', { publicPath: '/orion' }));
-        const s1 = {
-          subscriptionId: 's1',
-          apiKey: 'k1',
-          notificationUrl: 'http://a/1',
-          version: 'v2',
-        } as const;
-        const s2 = { ...s1, subscriptionId: 's2', version: 'v1' } as const;
+        const s1 = subscription('s1', 'k1');
+        const s2 = subscription('s2', 'k1', {
+          version: 'v1',
+          fiwareService: '',
+          fiwareServicePath: '',
+        });
         await store.addSubscription(s1);
         await store.addSubscription(s2);
         assert.deepEqual(await store.getSubscription('s1'), s1);
@@ -495,15 +504,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
 
       test('refuses subscriptions of unknown buys and updates of unknown subscriptions', async () => {
-        await rejectsWith(
-          store.addSubscription({
-            subscriptionId: 's1',
-            apiKey: 'nope',
-            notificationUrl: 'http://a',
-            version: 'v2',
-          }),
-          'BUY_NOT_FOUND',
-        );
+        await rejectsWith(store.addSubscription(subscription('s1', 'nope')), 'BUY_NOT_FOUND');
         await rejectsWith(store.updateSubscriptionUrl('s9', 'http://a'), 'SUBSCRIPTION_NOT_FOUND');
       });
     });
