@@ -114,6 +114,30 @@ const table = {
     status: 405,
     message: (allowed: string) => `Method not allowed here; use ${allowed}`,
   },
+  // Orion Context Broker support
+  ORION_NOT_YOUR_SUBSCRIPTION: {
+    status: 403,
+    message: () => 'This subscription does not belong to your buy',
+  },
+  ORION_NOTIFICATION_URL_DENIED: {
+    status: 422,
+    message: (url: string) =>
+      `Notification URL not allowed: "${url}" points to a private or loopback address`,
+  },
+  ORION_UNKNOWN_SUBSCRIPTION: { status: 404, message: () => 'Unknown subscription' },
+  ORION_INVALID_NOTIFICATION: {
+    status: 400,
+    message: () => 'A notification is a JSON object with a subscriptionId',
+  },
+  ORION_SUBSCRIBER_UNREACHABLE: {
+    status: 504,
+    message: () => 'The subscriber did not take the notification',
+  },
+  REQUEST_BODY_TOO_LARGE: {
+    status: 413,
+    message: (limit: string) => `Request body larger than ${limit}`,
+  },
+  INVALID_JSON: { status: 400, message: () => 'Invalid JSON' },
   // Store availability
   STORE_CONNECTION_FAILED: {
     status: 503,

@@ -14,11 +14,12 @@ import { createAdminApp } from './admin/app.ts';
 import { createIdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
 import type { Logger } from './log.ts';
+import { type OrionSupport, startOrionSupport } from './orion/orion-support.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createProxyHandler } from './proxy/handler.ts';
 import { type RoutingSync, startRoutingSync } from './proxy/routing-sync.ts';
 import { openStore } from './store/open.ts';
-import type { Store } from './store/store.ts';
+import type { Buy, Store } from './store/store.ts';
 import { createReportCycle } from './usage/report-cycle.ts';
 import { startUsageScheduler, type UsageScheduler } from './usage/scheduler.ts';
 import { createUsageApi } from './usage/usage-api.ts';
@@ -30,6 +31,7 @@ export interface RunningProxy {
   routing: RoutingSync;
   recorder: UsageRecorder;
   usage: UsageScheduler;
+  orion: OrionSupport | undefined;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,10 @@ export async function startProxy(
     idm: createIdmClient({ baseUrl: config.oauth2.idm_url, timeoutMs: config.oauth2.idm_timeout }),
     ttlMs: config.oauth2.token_cache_ttl * 1000,
   });
+  // Orion support: the notification listener must run before subscriptions can point at it.
+  const orion = config.resources.contextBroker
+    ? await startOrionSupport({ config, store, modules, recorder, log })
+    : undefined;
   const handleProxyRequest = createProxyHandler({
     config,
     routing,
@@ -90,6 +96,7 @@ export async function startProxy(
     recorder,
     store,
     forwarder,
+    ...(orion ? { subscriptions: orion.subscriptions } : {}),
     log,
   });
   let port = config.accounting_proxy.port;
@@ -99,6 +106,7 @@ export async function startProxy(
     store,
     tokens,
     refreshRouting: () => routing.refresh(),
+    ...(orion ? { beforeRevoke: (buy: Buy) => orion.canceller.cancelAll(buy) } : {}),
     // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
     afterRevoke: () => void usageScheduler?.runNow(),
     port: () => port,
@@ -116,6 +124,7 @@ export async function startProxy(
   } catch (error) {
     routing.stop();
     forwarder.close();
+    await orion?.close();
     await store.close();
     throw error;
   }
@@ -153,6 +162,7 @@ export async function startProxy(
     routing,
     recorder,
     usage,
+    orion,
     async close() {
       // Stop accepting, let in-flight exchanges finish and commit their usage, then close the store.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -165,6 +175,7 @@ export async function startProxy(
       const lost = await recorder.close();
       if (lost > 0) log.error({ increments: lost }, 'usage not committed at shutdown');
       forwarder.close();
+      await orion?.close();
       await store.close();
     },
   };

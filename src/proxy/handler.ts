@@ -11,7 +11,10 @@ import { userHeaders } from '../auth/user-headers.ts';
 import { type AccountingProxyError, type FixedMessageCode, proxyError } from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
+import { detectOperation } from '../orion/operations.ts';
+import type { SubscriptionRequest } from '../orion/subscription-handler.ts';
 import type { Buy, Store } from '../store/store.ts';
+import { backendTarget } from './backend-target.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { RoutingSync } from './routing-sync.ts';
 import type { Route } from './routing-table.ts';
@@ -24,21 +27,20 @@ export interface ProxyHandlerOptions {
   recorder: UsageRecorder;
   store: Store;
   forwarder: Forwarder;
+  /** Orion subscription operations of buyers, when Orion support is on. */
+  subscriptions?: SubscriptionHandler;
   log: Logger;
 }
+
+type SubscriptionHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: SubscriptionRequest,
+) => void;
 
 interface Metering {
   buy: Buy;
   module: AccountingModule;
-}
-
-/** The backend origin and the exact path for a route: service URL path + the client's rest. */
-function backendTarget(route: Route): { origin: string; path: string } {
-  const url = route.service.url;
-  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
-  const origin = pathStart === -1 ? url : url.slice(0, pathStart);
-  const path = (pathStart === -1 ? '' : url.slice(pathStart)) + route.rest;
-  return { origin, path: path.startsWith('/') ? path : `/${path}` };
 }
 
 /**
@@ -93,6 +95,21 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     if (!module) return refuse(req, res, proxyError('UNIT_NOT_CONFIGURED', buy.unit));
     // Nothing is served that could not be billed.
     if (!store.isAvailable() || !recorder.healthy) return refuseWith(req, res, 'STORE_UNAVAILABLE');
+    if (options.subscriptions && route.service.isContextBroker) {
+      const operation = detectOperation(method, route.rest);
+      if (operation) {
+        const { service, rest } = route;
+        return options.subscriptions(req, res, {
+          service,
+          rest,
+          user,
+          token,
+          buy,
+          module,
+          operation,
+        });
+      }
+    }
     return forward(req, res, route, user, token, { buy, module });
   }
 

@@ -1,0 +1,138 @@
+import { timingSafeEqual } from 'node:crypto';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Config, toBlockList } from '../../config.ts';
+import type { AccountingModule } from '../accounting/module.ts';
+import type { UsageRecorder } from '../accounting/usage-recorder.ts';
+import { isProxyError, proxyError } from '../errors.ts';
+import { readBody } from '../http/read-body.ts';
+import { sendError } from '../http/send-error.ts';
+import type { Logger } from '../log.ts';
+import { stripHopByHop } from '../proxy/hop-by-hop.ts';
+import type { Store } from '../store/store.ts';
+import { guardedLookup, isDeniedUrl } from './address-guard.ts';
+import { exchange, NoAnswerError } from './http-exchange.ts';
+
+const PREFIX = '/subscriptions/';
+const BODY_LIMIT = 1024 * 1024;
+
+export interface NotificationListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+const sameSecret = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Receives Orion's notifications at `/subscriptions/<secret>`, passes each to the buyer's own URL
+ * and meters it with the buy's unit (call: 1, megabyte: the notification's bytes, millisecond: the
+ * buyer's response time). The usage is committed before Orion hears the buyer's status.
+ */
+export async function startNotificationListener(options: {
+  config: Config;
+  store: Store;
+  modules: ReadonlyMap<string, AccountingModule>;
+  recorder: UsageRecorder;
+  log: Logger;
+}): Promise<NotificationListener> {
+  const { config, store, modules, recorder, log } = options;
+  const deny = toBlockList(config.resources.notification_deny);
+  const lookup = config.resources.notification_deny.length > 0 ? guardedLookup(deny) : undefined;
+
+  async function deliver(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '';
+    if (!url.startsWith(PREFIX)) throw proxyError('ORION_UNKNOWN_SUBSCRIPTION');
+    const secret = url.slice(PREFIX.length).split('?')[0] ?? '';
+    const body = await readBody(req, BODY_LIMIT);
+    let subscriptionId: unknown;
+    try {
+      subscriptionId = (JSON.parse(body.toString('utf8')) as { subscriptionId?: unknown })
+        .subscriptionId;
+    } catch {
+      throw proxyError('ORION_INVALID_NOTIFICATION');
+    }
+    if (typeof subscriptionId !== 'string') throw proxyError('ORION_INVALID_NOTIFICATION');
+    const subscription = await store.getSubscription(subscriptionId);
+    if (!subscription || !sameSecret(subscription.secret, secret)) {
+      throw proxyError('ORION_UNKNOWN_SUBSCRIPTION');
+    }
+    const buy = await store.getBuy(subscription.apiKey);
+    const module = buy && modules.get(buy.unit);
+    if (!buy || !module) throw proxyError('ORION_UNKNOWN_SUBSCRIPTION');
+    if (isDeniedUrl(subscription.notificationUrl, deny)) {
+      throw proxyError('ORION_NOTIFICATION_URL_DENIED', subscription.notificationUrl);
+    }
+
+    const headers: OutgoingHttpHeaders = { ...req.headers };
+    stripHopByHop(headers as IncomingHttpHeaders);
+    for (const name of ['host', 'content-length', 'transfer-encoding']) delete headers[name];
+    headers['content-length'] = body.length;
+    const started = performance.now();
+    let answer: Awaited<ReturnType<typeof exchange>>;
+    try {
+      answer = await exchange(subscription.notificationUrl, {
+        method: req.method ?? 'POST',
+        headers,
+        body,
+        timeoutMs: config.accounting_proxy.backend_timeout,
+        ...(lookup ? { lookup } : {}),
+      });
+    } catch (error) {
+      log.warn(
+        { subscriptionId, err: (error as Error).message },
+        'subscriber did not take a notification',
+      );
+      throw proxyError('ORION_SUBSCRIBER_UNREACHABLE');
+    }
+    const amount = module.count({
+      request: {
+        method: req.method ?? 'POST',
+        url: subscription.notificationUrl,
+        headers: req.headers,
+        bytes: body.length,
+      },
+      // What the buyer was sent is the notification itself.
+      response: { status: answer.status, headers: answer.headers, bytes: body.length },
+      elapsedMs: performance.now() - started,
+    });
+    if (Number.isFinite(amount) && amount > 0) await recorder.record(buy.apiKey, amount);
+    res.writeHead(answer.status, { 'content-length': 0 });
+    res.end();
+  }
+
+  const server: Server = createServer((req, res) => {
+    deliver(req, res).catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (isProxyError(error)) {
+        log.warn({ code: error.code, status: error.status }, 'notification refused');
+        return sendError(res, error.status, error.message);
+      }
+      if (error instanceof NoAnswerError) return sendError(res, 504, error.message);
+      log.error({ err: error }, 'notification failed');
+      sendError(res, 502, 'The notification could not be delivered');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.resources.notification_port, config.resources.notification_bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

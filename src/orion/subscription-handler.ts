@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
+import { type Config, toBlockList } from '../../config.ts';
+import type { AccountingModule } from '../accounting/module.ts';
+import type { UsageRecorder } from '../accounting/usage-recorder.ts';
+import type { IdmUser } from '../auth/idm-client.ts';
+import { userHeaders } from '../auth/user-headers.ts';
+import { isProxyError, proxyError } from '../errors.ts';
+import { readBody } from '../http/read-body.ts';
+import { sendError } from '../http/send-error.ts';
+import type { Logger } from '../log.ts';
+import { backendTarget } from '../proxy/backend-target.ts';
+import { stripHopByHop } from '../proxy/hop-by-hop.ts';
+import type { Buy, Service, Store, Subscription } from '../store/store.ts';
+import { isDeniedUrl } from './address-guard.ts';
+import { exchange, NoAnswerError } from './http-exchange.ts';
+import { notificationUrlOf, redirectNotifications } from './notification-target.ts';
+import type { OrionOperation } from './operations.ts';
+
+export interface SubscriptionRequest {
+  service: Service;
+  rest: string;
+  user: IdmUser;
+  token: string;
+  buy: Buy;
+  module: AccountingModule;
+  operation: OrionOperation;
+}
+
+const BODY_LIMIT = 1024 * 1024;
+
+const header = (headers: IncomingHttpHeaders, name: string) => {
+  const value = headers[name];
+  return typeof value === 'string' ? value : '';
+};
+
+/** The subscription id a v1 answer carries, for a create or update that Orion accepted. */
+function v1SubscriptionId(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const json = body as {
+    subscribeResponse?: { subscriptionId?: unknown };
+    subscriptionId?: unknown;
+  };
+  const id = json.subscribeResponse?.subscriptionId ?? json.subscriptionId;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** Whether a v1 unsubscribe answer reports success (`statusCode.code` 200). */
+function v1Unsubscribed(body: unknown): boolean {
+  const code = (body as { statusCode?: { code?: unknown } } | null)?.statusCode?.code;
+  return code !== undefined && String(code) === '200';
+}
+
+const parseJson = (bytes: Buffer): unknown => {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * A buyer's subscription create, update or delete on an Orion service: the notification URL is
+ * pointed at the proxy's listener (with a per-subscription secret), the call goes to Orion, and
+ * what Orion accepted is recorded, so every notification passes through the proxy and is metered.
+ */
+export function createSubscriptionHandler(options: {
+  config: Config;
+  store: Store;
+  recorder: UsageRecorder;
+  /** Port of the running notification listener (the configured one, or the one given for port 0). */
+  listenerPort: number;
+  log: Logger;
+}) {
+  const { config, store, recorder, log } = options;
+  const deny = toBlockList(config.resources.notification_deny);
+  const host = config.resources.notification_host;
+  const callbackUrl = (secret: string) =>
+    `http://${host}:${options.listenerPort}/subscriptions/${secret}`;
+
+  /** Checks ownership and rewrites the body; answers what to store once Orion accepts. */
+  async function prepare(request: SubscriptionRequest, json: unknown) {
+    const { operation, buy } = request;
+    let existing: Subscription | undefined;
+    if (operation.kind !== 'create') {
+      const id =
+        operation.pathId ?? (json as { subscriptionId?: unknown } | undefined)?.subscriptionId;
+      if (typeof id !== 'string') return { existing, buyerUrl: undefined, secret: undefined };
+      existing = await store.getSubscription(id);
+      // Only subscriptions made through this buy: never another buyer's, nor an admin's.
+      if (!existing || existing.apiKey !== buy.apiKey)
+        throw proxyError('ORION_NOT_YOUR_SUBSCRIPTION');
+      if (operation.kind === 'delete') return { existing, buyerUrl: undefined, secret: undefined };
+    }
+    const buyerUrl = notificationUrlOf(json, operation.version);
+    if (buyerUrl === undefined) return { existing, buyerUrl, secret: existing?.secret };
+    if (isDeniedUrl(buyerUrl, deny)) throw proxyError('ORION_NOTIFICATION_URL_DENIED', buyerUrl);
+    const secret = existing?.secret ?? randomBytes(16).toString('hex');
+    redirectNotifications(json, operation.version, callbackUrl(secret));
+    return { existing, buyerUrl, secret };
+  }
+
+  /** Records what Orion accepted. */
+  async function remember(
+    request: SubscriptionRequest,
+    req: IncomingMessage,
+    answer: { status: number; headers: IncomingHttpHeaders; body: Buffer },
+    plan: Awaited<ReturnType<typeof prepare>>,
+  ) {
+    const { operation, buy } = request;
+    const ok = answer.status >= 200 && answer.status < 300;
+    const json = parseJson(answer.body);
+    if (operation.kind === 'create' && ok && plan.buyerUrl && plan.secret) {
+      const id =
+        operation.version === 'v2'
+          ? header(answer.headers, 'location').split('?')[0]?.split('/').filter(Boolean).at(-1)
+          : v1SubscriptionId(json);
+      if (!id) {
+        log.error(
+          { status: answer.status },
+          'Orion accepted a subscription without telling its id',
+        );
+        return;
+      }
+      await store.addSubscription({
+        subscriptionId: id,
+        apiKey: buy.apiKey,
+        notificationUrl: plan.buyerUrl,
+        version: operation.version,
+        secret: plan.secret,
+        fiwareService: header(req.headers, 'fiware-service'),
+        fiwareServicePath: header(req.headers, 'fiware-servicepath'),
+      });
+    } else if (operation.kind === 'update' && ok && plan.existing && plan.buyerUrl) {
+      if (operation.version === 'v2' || v1SubscriptionId(json)) {
+        await store.updateSubscriptionUrl(plan.existing.subscriptionId, plan.buyerUrl);
+      }
+    } else if (operation.kind === 'delete' && ok && plan.existing) {
+      if (operation.version === 'v2' || v1Unsubscribed(json)) {
+        await store.deleteSubscription(plan.existing.subscriptionId);
+      }
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, request: SubscriptionRequest) {
+    const started = performance.now();
+    let body = await readBody(req, BODY_LIMIT);
+    let json: unknown;
+    if (req.method !== 'DELETE') {
+      if (!String(req.headers['content-type']).toLowerCase().startsWith('application/json')) {
+        throw proxyError('ADMIN_CONTENT_TYPE');
+      }
+      json = parseJson(body);
+      if (json === undefined) throw proxyError('INVALID_JSON');
+    }
+    const plan = await prepare(request, json);
+    if (json !== undefined) body = Buffer.from(JSON.stringify(json));
+
+    const headers: OutgoingHttpHeaders = { ...req.headers };
+    stripHopByHop(headers as IncomingHttpHeaders);
+    for (const name of ['x-api-key', 'host', 'content-length', 'transfer-encoding'])
+      delete headers[name];
+    Object.assign(headers, userHeaders(request.user, request.token, config.oauth2.roles));
+    headers['content-length'] = body.length;
+    const target = backendTarget(request);
+    const answer = await exchange(`${target.origin}${target.path}`, {
+      method: req.method ?? 'POST',
+      headers,
+      body,
+      timeoutMs: config.accounting_proxy.backend_timeout,
+    });
+    await remember(request, req, answer, plan);
+
+    const amount = request.module.count({
+      request: {
+        method: req.method ?? 'POST',
+        url: req.url ?? '/',
+        headers: req.headers,
+        bytes: body.length,
+      },
+      response: { status: answer.status, headers: answer.headers, bytes: answer.body.length },
+      elapsedMs: performance.now() - started,
+    });
+    if (Number.isFinite(amount) && amount > 0) await recorder.record(request.buy.apiKey, amount);
+
+    stripHopByHop(answer.headers);
+    delete answer.headers['transfer-encoding'];
+    res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
+    res.end(answer.body);
+  }
+
+  return (req: IncomingMessage, res: ServerResponse, request: SubscriptionRequest): void => {
+    handle(req, res, request).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof NoAnswerError) {
+        const failure = error.timedOut
+          ? proxyError('UPSTREAM_TIMEOUT')
+          : proxyError('UPSTREAM_UNREACHABLE');
+        log.warn({ err: error.message }, 'Orion did not answer a subscription request');
+        return sendError(res, failure.status, failure.message);
+      }
+      if (isProxyError(error)) return sendError(res, error.status, error.message);
+      log.error({ err: error }, 'subscription request failed');
+      sendError(res, 502, 'The subscription could not be handled');
+    });
+  };
+}
