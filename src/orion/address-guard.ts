@@ -10,10 +10,9 @@ type LookupCallback = (
 
 const familyOf = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
 
-/** Whether an address is in the deny list (IPv4-mapped IPv6 counts as its IPv4 address). */
+/** Whether an address is in the deny list (BlockList matches IPv4-mapped IPv6 as IPv4). */
 export function isDenied(address: string, deny: BlockList): boolean {
-  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return deny.check(plain, familyOf(plain));
+  return deny.check(address, familyOf(address));
 }
 
 /**

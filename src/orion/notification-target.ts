@@ -1,6 +1,6 @@
 /**
  * Where a subscription body names the buyer's notification URL, and how to point it at the proxy
- * instead. Only that one field changes: attrs, attrsFormat, headers, qs, payload and the rest of the
+ * instead. Only that field changes: attrs, attrsFormat, headers, qs, payload and the rest of the
  * subscription stay as the buyer wrote them.
  */
 type Json = Record<string, unknown>;
@@ -8,34 +8,33 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The object and key holding the notification URL: v2 `notification.http(Custom).url`, v1 `reference`. */
-function locate(body: unknown, version: 'v1' | 'v2'): { holder: Json; key: string } | undefined {
-  if (!isObject(body)) return undefined;
-  if (version === 'v1')
-    return typeof body.reference === 'string' ? { holder: body, key: 'reference' } : undefined;
-  const notification = body.notification;
-  if (!isObject(notification)) return undefined;
-  for (const kind of ['http', 'httpCustom']) {
-    const target = notification[kind];
-    if (isObject(target) && typeof target.url === 'string') return { holder: target, key: 'url' };
+/** Every object holding a notification URL: v2 `notification.http(Custom).url`, v1 `reference`. */
+function locate(body: unknown, version: 'v1' | 'v2'): { holder: Json; key: string }[] {
+  if (!isObject(body)) return [];
+  if (version === 'v1') {
+    return typeof body.reference === 'string' ? [{ holder: body, key: 'reference' }] : [];
   }
-  return undefined;
+  const notification = body.notification;
+  if (!isObject(notification)) return [];
+  return ['http', 'httpCustom'].flatMap((kind) => {
+    const target = notification[kind];
+    return isObject(target) && typeof target.url === 'string'
+      ? [{ holder: target, key: 'url' }]
+      : [];
+  });
 }
 
 /** The buyer's notification URL in a subscription body, if it names one. */
 export function notificationUrlOf(body: unknown, version: 'v1' | 'v2'): string | undefined {
-  const found = locate(body, version);
-  return found ? (found.holder[found.key] as string) : undefined;
+  const [first] = locate(body, version);
+  return first ? (first.holder[first.key] as string) : undefined;
 }
 
-/** Replaces the notification URL in place; true if there was one. */
+/** Replaces every notification URL in place, so none can reach Orion unmetered. */
 export function redirectNotifications(
   body: unknown,
   version: 'v1' | 'v2',
   callbackUrl: string,
-): boolean {
-  const found = locate(body, version);
-  if (!found) return false;
-  found.holder[found.key] = callbackUrl;
-  return true;
+): void {
+  for (const { holder, key } of locate(body, version)) holder[key] = callbackUrl;
 }

@@ -43,6 +43,10 @@ export async function startProxyFixture(
   config.database = database;
   config.accounting_proxy.port = 0;
   config.oauth2.roles.customer = 'customer-role';
+  // When Orion support is on, its notification listener takes any free loopback port.
+  config.resources.notification_port = 0;
+  config.resources.notification_bind = '127.0.0.1';
+  config.resources.notification_host = '127.0.0.1';
   const proxy = await startProxy(config, createLogger('silent'));
   const store = proxy.store;
 
