@@ -4,15 +4,15 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { loadAccountingModules } from './accounting/load-modules.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
-import { createAdminApp } from './admin/app.ts';
 import { createIdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
+import { sendError } from './http/send-error.ts';
 import type { Logger } from './log.ts';
 import { type OrionSupport, startOrionSupport } from './orion/orion-support.ts';
 import { createForwarder } from './proxy/forwarder.ts';
@@ -101,22 +101,38 @@ export async function startProxy(
   });
   let port = config.accounting_proxy.port;
   let usageScheduler: UsageScheduler | undefined;
-  const adminApp = createAdminApp({
-    config,
-    store,
-    tokens,
-    refreshRouting: () => routing.refresh(),
-    ...(orion ? { beforeRevoke: (buy: Buy) => orion.canceller.cancelAll(buy) } : {}),
-    // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
-    afterRevoke: () => void usageScheduler?.runNow(),
-    port: () => port,
-    log,
-  });
+  // The admin API (express, zod: some 30 MB) loads with its first request: the marketplace calls
+  // it now and then, while every byte of the proxy's footprint counts on every instance.
+  let adminApp: Promise<RequestListener> | undefined;
+  const loadAdminApp = async (): Promise<RequestListener> => {
+    const { createAdminApp } = await import('./admin/app.ts');
+    return createAdminApp({
+      config,
+      store,
+      tokens,
+      refreshRouting: () => routing.refresh(),
+      ...(orion ? { beforeRevoke: (buy: Buy) => orion.canceller.cancelAll(buy) } : {}),
+      // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
+      afterRevoke: () => void usageScheduler?.runNow(),
+      port: () => port,
+      log,
+    });
+  };
+  const handleAdminRequest: RequestListener = (req, res) => {
+    adminApp ??= loadAdminApp();
+    adminApp.then(
+      (app) => app(req, res),
+      (error: unknown) => {
+        log.error({ err: error }, 'cannot load the admin API');
+        sendError(res, 500, 'Admin API unavailable');
+      },
+    );
+  };
   const adminPaths = new Set(Object.values(config.api.administration_paths));
   const server = createListener(config, (req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
-    if (adminPaths.has(query === -1 ? url : url.slice(0, query))) adminApp(req, res);
+    if (adminPaths.has(query === -1 ? url : url.slice(0, query))) handleAdminRequest(req, res);
     else handleProxyRequest(req, res);
   });
   try {

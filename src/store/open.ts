@@ -1,6 +1,4 @@
 import type { Config } from '../../config.ts';
-import { openRedisStore } from './redis.ts';
-import { openSqliteStore } from './sqlite.ts';
 import type { Store } from './store.ts';
 
 export interface OpenStoreOptions {
@@ -8,12 +6,16 @@ export interface OpenStoreOptions {
   failFast?: boolean;
 }
 
-/** The store the configuration names. */
+/**
+ * The store the configuration names. Each implementation is loaded only when chosen: the Redis
+ * client alone weighs some 20 MB of memory a SQLite deployment has no use for.
+ */
 export async function openStore(
   database: Config['database'],
   options: OpenStoreOptions = {},
 ): Promise<Store> {
   if (database.type === 'redis') {
+    const { openRedisStore } = await import('./redis.ts');
     return openRedisStore({
       host: database.redis_host,
       port: database.redis_port,
@@ -22,5 +24,6 @@ export async function openStore(
       failFast: options.failFast ?? false,
     });
   }
+  const { openSqliteStore } = await import('./sqlite.ts');
   return openSqliteStore({ filename: database.name });
 }
