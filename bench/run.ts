@@ -1,0 +1,338 @@
+/**
+ * `npm run bench`: accounting-proxy against the bare forwarder (http-proxy + keep-alive agent) and
+ * the backend itself, on 127.0.0.1, interleaved rounds, medians. Reports; never fails CI.
+ * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 5) size the run.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../config.ts';
+import { openStore } from '../src/store/open.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
+import {
+  databaseEnv,
+  type ProxyProcess,
+  startProxyProcess,
+} from '../test/support/proxy-process.ts';
+import { startRedisServer } from '../test/support/redis-server.ts';
+import { type LoadResult, loadGenerator, runLoad } from './load.ts';
+import { streamThrough } from './stream.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+async function startChild(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = fork(here(file), [], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    execArgv: ['--import', 'tsx'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
+  });
+  return { child, port };
+}
+
+/** CPU time (user + system) a process has used, in microseconds. */
+function cpuMicros(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+interface Target {
+  name: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** The process whose CPU is charged to this configuration. */
+  pid?: number | undefined;
+}
+
+interface Measured extends LoadResult {
+  cpuMicrosPerRequest: number;
+}
+
+async function measure(target: Target, connections: number): Promise<Measured> {
+  const before = target.pid ? cpuMicros(target.pid) : 0;
+  const result = await runLoad(target.url, {
+    connections,
+    seconds: SECONDS,
+    headers: target.headers ?? {},
+  });
+  const used = target.pid ? cpuMicros(target.pid) - before : 0;
+  return { ...result, cpuMicrosPerRequest: result.requests ? used / result.requests : 0 };
+}
+
+/** Runs every target once per round, in turn (A B C A B C …), and keeps the medians. */
+async function scenario(targets: Target[], connections: number) {
+  const runs = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) {
+      const result = await measure(target, connections);
+      runs.get(target.name)?.push(result);
+      process.stderr.write(
+        `  round ${round + 1} ${target.name}: ${result.requestsPerSec.toFixed(0)} req/s\n`,
+      );
+    }
+  }
+  const summary: Record<string, Measured> = {};
+  for (const [name, results] of runs) {
+    const pick = (key: keyof Measured) => median(results.map((r) => r[key]));
+    summary[name] = {
+      requestsPerSec: pick('requestsPerSec'),
+      p50Ms: pick('p50Ms'),
+      p99Ms: pick('p99Ms'),
+      mbPerSec: pick('mbPerSec'),
+      requests: pick('requests'),
+      errors: results.reduce((sum, r) => sum + r.errors, 0),
+      cpuMicrosPerRequest: pick('cpuMicrosPerRequest'),
+    };
+  }
+  return summary;
+}
+
+function table(title: string, summary: Record<string, Measured>, reference: string) {
+  const ref = summary[reference];
+  const direct = summary.direct;
+  console.log(`\n${title}`);
+  console.log(
+    '| configuration | req/s | p50 ms | p99 ms | MB/s | CPU µs/req | × bare | × direct | errors |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const [name, m] of Object.entries(summary)) {
+    const vsRef = ref ? (m.requestsPerSec / ref.requestsPerSec).toFixed(2) : '-';
+    const vsDirect = direct ? (m.requestsPerSec / direct.requestsPerSec).toFixed(2) : '-';
+    console.log(
+      `| ${name} | ${m.requestsPerSec.toFixed(0)} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${m.mbPerSec.toFixed(1)} | ${m.cpuMicrosPerRequest ? m.cpuMicrosPerRequest.toFixed(0) : '-'} | ${vsRef} | ${vsDirect} | ${m.errors} |`,
+    );
+  }
+}
+
+async function main() {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'ap-bench-'));
+  const backend = await startChild('./backend.ts', {});
+  const backendUrl = `http://127.0.0.1:${backend.port}`;
+  const bare = await startChild('./bare-forwarder.ts', { TARGET: backendUrl });
+  const idm = await startFakeIdm();
+  idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
+  idm.users.set('admin-token', keyrockUser('admin', 'bench-app'));
+  const redis = await startRedisServer();
+  const databases = {
+    sqlite: {
+      ...defaultConfig().database,
+      type: 'sqlite' as const,
+      name: join(dir, 'bench.sqlite'),
+    },
+    redis: {
+      ...defaultConfig().database,
+      type: 'redis' as const,
+      name: '0',
+      redis_host: '127.0.0.1',
+      redis_port: redis.port,
+      redis_prefix: 'bench:',
+    },
+  };
+  const proxies: Record<string, ProxyProcess> = {};
+  for (const [name, database] of Object.entries(databases)) {
+    const store = await openStore(database);
+    await store.addService({
+      publicPath: '/bench',
+      url: backendUrl,
+      appId: 'bench-app',
+      methods: ['GET'],
+      isContextBroker: false,
+    });
+    await store.addAdmin('admin');
+    await store.bindAdmin('admin', '/bench');
+    await store.addBuy({
+      apiKey: 'key-call',
+      publicPath: '/bench',
+      orderId: 'o1',
+      productId: 'p1',
+      customer: 'buyer',
+      unit: 'call',
+      recordType: 'callusage',
+    });
+    await store.addBuy({
+      apiKey: 'key-mb',
+      publicPath: '/bench',
+      orderId: 'o2',
+      productId: 'p2',
+      customer: 'buyer',
+      unit: 'megabyte',
+      recordType: 'datausage',
+    });
+    await store.close();
+    proxies[name] = await startProxyProcess({
+      ...databaseEnv(database),
+      ACCOUNTING_PROXY_IDM_URL: idm.url,
+      ACCOUNTING_PROXY_TOKEN_CACHE_TTL: '3600',
+      ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
+    });
+  }
+  const sqlite = proxies.sqlite as ProxyProcess;
+  const redisProxy = proxies.redis as ProxyProcess;
+  const buyer = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
+  const admin = { 'x-auth-token': 'admin-token' };
+
+  try {
+    console.log(
+      `accounting-proxy benchmark: ${cpus().length} cores, load by ${loadGenerator}, ${ROUNDS} rounds × ${SECONDS} s`,
+    );
+    process.stderr.write('small bodies (100 B, 50 connections)\n');
+    const small = await scenario(
+      [
+        { name: 'direct', url: `${backendUrl}/small` },
+        {
+          name: 'bare http-proxy',
+          url: `http://127.0.0.1:${bare.port}/small`,
+          pid: bare.child.pid,
+        },
+        {
+          name: 'accounting-proxy SQLite',
+          url: `${sqlite.url}/bench/small`,
+          headers: buyer,
+          pid: sqlite.child.pid,
+        },
+        {
+          name: 'accounting-proxy SQLite, unmetered',
+          url: `${sqlite.url}/bench/small`,
+          headers: admin,
+          pid: sqlite.child.pid,
+        },
+        {
+          name: 'accounting-proxy Redis',
+          url: `${redisProxy.url}/bench/small`,
+          headers: buyer,
+          pid: redisProxy.child.pid,
+        },
+      ],
+      50,
+    );
+    process.stderr.write('1 MiB bodies (10 connections)\n');
+    const large = await scenario(
+      [
+        { name: 'direct', url: `${backendUrl}/mib` },
+        { name: 'bare http-proxy', url: `http://127.0.0.1:${bare.port}/mib`, pid: bare.child.pid },
+        {
+          name: 'accounting-proxy SQLite',
+          url: `${sqlite.url}/bench/mib`,
+          headers: buyer,
+          pid: sqlite.child.pid,
+        },
+      ],
+      10,
+    );
+    process.stderr.write('streaming 10 × 1 GiB\n');
+    const stream = await streamThrough({
+      url: `${sqlite.url}/bench/gib`,
+      headers: { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-mb' },
+      clients: 10,
+      proxy: sqlite,
+      database: databases.sqlite,
+      apiKey: 'key-mb',
+    });
+
+    const ratio = (m: Record<string, Measured>, a: string, b: string) =>
+      (m[a]?.requestsPerSec ?? 0) / (m[b]?.requestsPerSec ?? 1);
+    const idmCallsPerToken = Math.max(...idm.calls.values()) / Object.keys(proxies).length;
+    const targets = [
+      {
+        target: 'small, SQLite ≥ 0.80 × bare',
+        value: ratio(small, 'accounting-proxy SQLite', 'bare http-proxy'),
+        met: ratio(small, 'accounting-proxy SQLite', 'bare http-proxy') >= 0.8,
+      },
+      {
+        target: 'small, Redis ≥ 0.75 × bare',
+        value: ratio(small, 'accounting-proxy Redis', 'bare http-proxy'),
+        met: ratio(small, 'accounting-proxy Redis', 'bare http-proxy') >= 0.75,
+      },
+      {
+        target: 'small, p99 ≤ bare p99 + 2 ms (SQLite)',
+        value:
+          (small['accounting-proxy SQLite']?.p99Ms ?? 0) - (small['bare http-proxy']?.p99Ms ?? 0),
+        met:
+          (small['accounting-proxy SQLite']?.p99Ms ?? 0) <=
+          (small['bare http-proxy']?.p99Ms ?? 0) + 2,
+      },
+      {
+        target: 'small, p99 ≤ bare p99 + 2 ms (Redis)',
+        value:
+          (small['accounting-proxy Redis']?.p99Ms ?? 0) - (small['bare http-proxy']?.p99Ms ?? 0),
+        met:
+          (small['accounting-proxy Redis']?.p99Ms ?? 0) <=
+          (small['bare http-proxy']?.p99Ms ?? 0) + 2,
+      },
+      {
+        target: '1 MiB ≥ 0.90 × bare',
+        value: ratio(large, 'accounting-proxy SQLite', 'bare http-proxy'),
+        met: ratio(large, 'accounting-proxy SQLite', 'bare http-proxy') >= 0.9,
+      },
+      {
+        target: 'stream 10 × 1 GiB: peak RSS < 150 MB',
+        value: stream.peakRssMb,
+        met: stream.peakRssMb < 150,
+      },
+      {
+        target: 'stream: metered MB = bytes sent / 2^20',
+        value: stream.meteredMb,
+        met: stream.meteredMb === stream.bytes / 1048576,
+      },
+      {
+        target: 'IdM: one call per token per process',
+        value: idmCallsPerToken,
+        met: idmCallsPerToken === 1,
+      },
+    ];
+
+    table('Small bodies: 100 B, 50 connections (medians)', small, 'bare http-proxy');
+    table('1 MiB bodies: 10 connections (medians)', large, 'bare http-proxy');
+    const unmetered = small['accounting-proxy SQLite, unmetered'];
+    const metered = small['accounting-proxy SQLite'];
+    if (unmetered && metered) {
+      console.log(
+        `\nCommit-before-end cost (SQLite, small): ${metered.requestsPerSec.toFixed(0)} req/s metered vs ${unmetered.requestsPerSec.toFixed(0)} unmetered (× ${(metered.requestsPerSec / unmetered.requestsPerSec).toFixed(2)}), CPU ${metered.cpuMicrosPerRequest.toFixed(0)} vs ${unmetered.cpuMicrosPerRequest.toFixed(0)} µs/request`,
+      );
+    }
+    console.log(
+      `\nStreaming 10 × 1 GiB through accounting-proxy (SQLite, megabyte): ${(stream.bytes / 1048576).toFixed(0)} MiB in ${stream.seconds.toFixed(1)} s, peak proxy RSS ${stream.peakRssMb.toFixed(1)} MB, metered ${stream.meteredMb} MB`,
+    );
+    console.log('\n| target | value | met |');
+    console.log('|---|---|---|');
+    for (const t of targets)
+      console.log(`| ${t.target} | ${Number(t.value.toFixed(3))} | ${t.met ? 'yes' : 'NO'} |`);
+    console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+    const results = join(here('./results'));
+    mkdirSync(results, { recursive: true });
+    const file = join(results, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, loadGenerator, rounds: ROUNDS, seconds: SECONDS, small, large, stream, targets }, null, 2)}\n`,
+    );
+    console.log(`Results: ${file}`);
+  } finally {
+    for (const proxy of Object.values(proxies)) await proxy.stop();
+    backend.child.kill();
+    bare.child.kill();
+    await idm.close();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
