@@ -181,7 +181,7 @@ async function main() {
       ...databaseEnv(database),
       ACCOUNTING_PROXY_IDM_URL: idm.url,
       ACCOUNTING_PROXY_TOKEN_CACHE_TTL: '3600',
-      ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
+      ACCOUNTING_PROXY_LOG_LEVEL: 'info',
     });
   }
   const sqlite = proxies.sqlite as ProxyProcess;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseUrl, type Url } from 'node:url';
 import httpProxy from 'http-proxy';
 import { proxyError } from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
@@ -49,6 +50,17 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
   const httpAgent = new ExactPathHttpAgent(agentOptions);
   const httpsAgent = new ExactPathHttpsAgent(agentOptions);
   const inFlight = new WeakMap<IncomingMessage, InFlight>();
+  // http-proxy parses a string target on every request; each backend origin is parsed once here.
+  const targets = new Map<string, Url>();
+  const parsedTarget = (origin: string): Url => {
+    let parsed = targets.get(origin);
+    if (!parsed) {
+      parsed = parseUrl(origin);
+      if (targets.size > 10_000) targets.clear();
+      targets.set(origin, parsed);
+    }
+    return parsed;
+  };
   const proxy = httpProxy.createProxyServer({
     xfwd: true,
     changeOrigin: true,
@@ -95,8 +107,11 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
       stripHopByHop(req.headers);
       req.headers[EXACT_PATH_HEADER] = target.path;
       const agent = target.origin.startsWith('https:') ? httpsAgent : httpAgent;
-      proxy.web(req, res, { target: target.origin, agent }, (error, request, response) =>
-        onError(error, request, response as ServerResponse),
+      proxy.web(
+        req,
+        res,
+        { target: parsedTarget(target.origin), agent },
+        (error, request, response) => onError(error, request, response as ServerResponse),
       );
     },
     close() {

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import type { Config } from '../../config.ts';
+import { meteredRelay } from '../accounting/metered-relay.ts';
 import type { AccountingModule } from '../accounting/module.ts';
-import { ResponseMeter } from '../accounting/response-meter.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { extractToken } from '../auth/extract-token.ts';
 import { IdmUnavailableError, type IdmUser } from '../auth/idm-client.ts';
@@ -41,6 +40,19 @@ type SubscriptionHandler = (
 interface Metering {
   buy: Buy;
   module: AccountingModule;
+}
+
+/** Streams an unmetered answer (an admin's) to the client, tearing both sides down together. */
+function relay(upstream: IncomingMessage, res: ServerResponse): void {
+  const teardown = () => {
+    if (!res.writableFinished) res.destroy();
+  };
+  upstream.once('aborted', teardown);
+  upstream.once('error', teardown);
+  res.once('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  upstream.pipe(res);
 }
 
 /**
@@ -134,7 +146,7 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
       onResponse(upstream) {
         res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.headers);
         if (!metering) {
-          pipeline(upstream, res, () => {});
+          relay(upstream, res);
           return;
         }
         let committed = false;
@@ -166,18 +178,14 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         const length = Number(upstream.headers['content-length']);
         const expected =
           req.method !== 'HEAD' && Number.isSafeInteger(length) && length > 0 ? length : undefined;
-        const meter = new ResponseMeter(expected, commit);
-        let upstreamFailed = false;
-        upstream.once('aborted', () => {
-          upstreamFailed = true;
-        });
-        upstream.once('error', () => {
-          upstreamFailed = true;
-        });
-        pipeline(upstream, meter, res, (error) => {
-          // A client that left mid-body pays for what it was sent; a backend that broke off
-          // delivered no complete exchange and is not billed.
-          if (error && !committed && !upstreamFailed) void commit(meter.forwarded);
+        meteredRelay(upstream, res, {
+          expectedBytes: expected,
+          beforeEnd: commit,
+          onIncomplete: (bytesSent, upstreamFailed) => {
+            // A client that left mid-body pays for what it was sent; a backend that broke off
+            // delivered no complete exchange and is not billed.
+            if (!committed && !upstreamFailed) void commit(bytesSent);
+          },
         });
       },
     });
