@@ -1,0 +1,100 @@
+/**
+ * `node --import tsx bench/profile.ts`: runs the built proxy (SQLite, one `call` buy) under
+ * `node --cpu-prof` while wrk loads it for 5 s, then prints the functions with the most self time.
+ * Needs `npm run build` and wrk.
+ */
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../config.ts';
+import { openStore } from '../src/store/open.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
+import { databaseEnv } from '../test/support/proxy-process.ts';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ap-profile-'));
+const backendPort = await freePort();
+const backend = fork(fileURLToPath(new URL('./backend.ts', import.meta.url)), [], {
+  env: { ...process.env, PORT: String(backendPort) },
+  execArgv: ['--import', 'tsx'],
+});
+await new Promise((resolve) => backend.once('message', resolve));
+const idm = await startFakeIdm();
+idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
+const database = { ...defaultConfig().database, name: join(dir, 'profile.sqlite') };
+const store = await openStore(database);
+await store.addService({
+  publicPath: '/bench',
+  url: `http://127.0.0.1:${backendPort}`,
+  appId: 'bench-app',
+  methods: ['GET'],
+  isContextBroker: false,
+});
+await store.addBuy({
+  apiKey: 'key-call',
+  publicPath: '/bench',
+  orderId: 'o1',
+  productId: 'p1',
+  customer: 'buyer',
+  unit: 'call',
+  recordType: 'callusage',
+});
+await store.close();
+const port = await freePort();
+const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+const proxy = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, main], {
+  env: {
+    ...process.env,
+    ...databaseEnv(database),
+    ACCOUNTING_PROXY_IDM_URL: idm.url,
+    ACCOUNTING_PROXY_PORT: String(port),
+    ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
+  },
+  stdio: 'inherit',
+});
+await new Promise((resolve) => setTimeout(resolve, 1500));
+const wrk = spawn(
+  'wrk',
+  [
+    '-t1',
+    '-c50',
+    '-d5s',
+    '-H',
+    'x-auth-token: buyer-token',
+    '-H',
+    'x-api-key: key-call',
+    `http://127.0.0.1:${port}/bench/small`,
+  ],
+  { stdio: 'inherit' },
+);
+await new Promise((resolve) => wrk.once('exit', resolve));
+proxy.kill('SIGINT');
+await new Promise((resolve) => proxy.once('exit', resolve));
+backend.kill();
+await idm.close();
+
+const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile')) ?? '';
+const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+};
+const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+const self = new Map<string, number>();
+profile.samples.forEach((id, i) => {
+  const frame = nodes.get(id)?.callFrame;
+  const name = `${frame?.functionName || '(anonymous)'} ${frame?.url.split('/').slice(-2).join('/')}:${frame?.lineNumber}`;
+  self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+for (const [name, time] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+  console.log(`${((time / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+}
+rmSync(dir, { recursive: true, force: true });
