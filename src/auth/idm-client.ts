@@ -1,6 +1,5 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
+import { createJsonClient } from '../http/json-client.ts';
 
 /** The part of a Keyrock `GET /user` answer the proxy uses. */
 export interface IdmUser {
@@ -40,15 +39,7 @@ function toUser(body: unknown): IdmUser | undefined {
 }
 
 export function createIdmClient(options: { baseUrl: string; timeoutMs: number }): IdmClient {
-  const http: AxiosInstance = axios.create({
-    baseURL: options.baseUrl,
-    timeout: options.timeoutMs,
-    httpAgent: new HttpAgent({ keepAlive: true }),
-    httpsAgent: new HttpsAgent({ keepAlive: true }),
-    validateStatus: () => true,
-    maxRedirects: 0,
-    responseType: 'json',
-  });
+  const http = createJsonClient(options);
   return {
     async lookup(token) {
       let response: AxiosResponse<unknown>;

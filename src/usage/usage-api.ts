@@ -1,7 +1,6 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import type { UsageSpecification } from '../accounting/module.ts';
+import { createJsonClient } from '../http/json-client.ts';
 import type { UsageRecord } from './usage-record.ts';
 
 /** Anything but the expected 201: the record or specification stays to be sent again. */
@@ -17,15 +16,7 @@ export interface UsageApi {
 
 /** The marketplace's TMF635 usage API: `POST {base}/usageSpecification` and `POST {base}/usage`. */
 export function createUsageApi(options: { baseUrl: string; timeoutMs: number }): UsageApi {
-  const http: AxiosInstance = axios.create({
-    baseURL: options.baseUrl,
-    timeout: options.timeoutMs,
-    httpAgent: new HttpAgent({ keepAlive: true }),
-    httpsAgent: new HttpsAgent({ keepAlive: true }),
-    validateStatus: () => true,
-    maxRedirects: 0,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-  });
+  const http = createJsonClient(options);
   const post = async (path: string, body: unknown, token: string) => {
     let response: AxiosResponse<unknown>;
     try {

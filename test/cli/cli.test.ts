@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../config.ts';
-import { runCli } from '../../src/cli/run.ts';
 import { openStore } from '../../src/store/open.ts';
+import { cli } from '../support/cli.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 
 const cliBinary = fileURLToPath(new URL('../../cli/cli', import.meta.url));
@@ -21,27 +21,6 @@ after(async () => {
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env,
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
-}
 
 /** Everything the store holds that the CLI can change. */
 async function snapshot(env: NodeJS.ProcessEnv) {

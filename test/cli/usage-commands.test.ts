@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../../src/cli/run.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
+import { cli } from '../support/cli.ts';
 import { databaseEnv } from '../support/proxy-process.ts';
 import { storeBackends } from '../support/store-backends.ts';
 import { FakeUsageApi } from '../support/usage-server.ts';
-
-async function cli(env: NodeJS.ProcessEnv, ...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  });
-  return { code, stdout, stderr };
-}
 
 for (const backend of storeBackends()) {
   describe(`CLI usage and report on ${backend.name}`, () => {

@@ -8,6 +8,19 @@ interface StoredSubscription {
   tenant: string;
 }
 
+/** A notification as Orion sends it: v2 `data`, or v1 `contextResponses`. */
+function notificationPayload(id: string, version: 'v1' | 'v2', data: unknown[]) {
+  if (version === 'v2') return { subscriptionId: id, data };
+  return {
+    subscriptionId: id,
+    originator: 'localhost',
+    contextResponses: data.map((element) => ({
+      contextElement: element,
+      statusCode: { code: '200', reasonPhrase: 'OK' },
+    })),
+  };
+}
+
 /** Where Orion sends a subscription's notifications. */
 function targetOf(subscription: StoredSubscription): string | undefined {
   if (subscription.version === 'v1') return subscription.body.reference as string | undefined;
@@ -189,17 +202,7 @@ export class FakeOrion {
     const subscription = this.subscriptions.get(id);
     const target = subscription && targetOf(subscription);
     if (!subscription || !target) throw new Error(`no subscription ${id}`);
-    const payload =
-      subscription.version === 'v2'
-        ? { subscriptionId: id, data }
-        : {
-            subscriptionId: id,
-            originator: 'localhost',
-            contextResponses: data.map((element) => ({
-              contextElement: element,
-              statusCode: { code: '200', reasonPhrase: 'OK' },
-            })),
-          };
+    const payload = notificationPayload(id, subscription.version, data);
     const body = Buffer.from(JSON.stringify(payload));
     return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
       const req = httpRequest(
@@ -229,17 +232,6 @@ export class FakeOrion {
 
   /** The exact notification body Orion sends for `notify(id, data)`. */
   static notificationBytes(id: string, version: 'v1' | 'v2', data: unknown[]): number {
-    const payload =
-      version === 'v2'
-        ? { subscriptionId: id, data }
-        : {
-            subscriptionId: id,
-            originator: 'localhost',
-            contextResponses: data.map((element) => ({
-              contextElement: element,
-              statusCode: { code: '200', reasonPhrase: 'OK' },
-            })),
-          };
-    return Buffer.byteLength(JSON.stringify(payload));
+    return Buffer.byteLength(JSON.stringify(notificationPayload(id, version, data)));
   }
 }
