@@ -30,6 +30,8 @@ export interface Config {
     https: HttpsConfig;
     /** Milliseconds without an answer from a backend before the request fails with 504. */
     backend_timeout: number;
+    /** Milliseconds in-flight exchanges get to finish when the proxy stops. */
+    shutdown_grace: number;
   };
   database: {
     type: DatabaseType;
@@ -82,6 +84,7 @@ export function defaultConfig(): Config {
       port: 9000,
       https: { enabled: false, certFile: '', keyFile: '', caFile: '' },
       backend_timeout: 60_000,
+      shutdown_grace: 30_000,
     },
     database: {
       type: 'sqlite',
@@ -265,6 +268,14 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     description: 'milliseconds a backend may stay silent before the request fails with 504',
     apply: (c, raw, name) => {
       c.accounting_proxy.backend_timeout = integer(1, 3_600_000)(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_SHUTDOWN_GRACE',
+    key: 'accounting_proxy.shutdown_grace',
+    description: 'milliseconds in-flight exchanges get to finish on SIGTERM/SIGINT',
+    apply: (c, raw, name) => {
+      c.accounting_proxy.shutdown_grace = integer(0, 3_600_000)(raw, name);
     },
   },
   {

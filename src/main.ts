@@ -31,6 +31,7 @@ try {
 
 let stopping = false;
 const stop = (signal: string) => {
+  // A second signal means now.
   if (stopping) process.exit(1);
   stopping = true;
   log.info({ signal }, 'stopping');

@@ -63,11 +63,7 @@ function listen(server: Server, port: number): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
-export async function startProxy(
-  config: Config,
-  log: Logger,
-  closeGraceMs = 10_000,
-): Promise<RunningProxy> {
+export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
   // Modules first: a bad module must stop start-up before anything is opened.
   const modules = await loadAccountingModules(config.modules.accounting);
   const store = await openStore(config.database);
@@ -180,14 +176,25 @@ export async function startProxy(
     usage,
     orion,
     async close() {
-      // Stop accepting, let in-flight exchanges finish and commit their usage, then close the store.
+      // Stop accepting and let in-flight exchanges finish (and commit their usage) within the
+      // grace period; keep-alive connections are closed as soon as they fall idle.
+      const deadline = Date.now() + config.accounting_proxy.shutdown_grace;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
-      await closed;
+      const finished = await Promise.race([
+        closed.then(() => true),
+        sleep(config.accounting_proxy.shutdown_grace).then(() => false),
+      ]);
+      clearInterval(idleSweep);
+      if (!finished) {
+        log.warn('grace period over: closing the connections still open');
+        server.closeAllConnections();
+      }
       routing.stop();
       await usage.stop();
       // Usage still uncommitted after the grace period (store down) is logged as lost below.
-      await Promise.race([recorder.drain(), sleep(closeGraceMs)]);
+      await Promise.race([recorder.drain(), sleep(Math.max(deadline - Date.now(), 1000))]);
       const lost = await recorder.close();
       if (lost > 0) log.error({ increments: lost }, 'usage not committed at shutdown');
       forwarder.close();

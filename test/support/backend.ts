@@ -78,6 +78,11 @@ export async function startFakeBackend(): Promise<FakeBackend> {
         });
         res.end(GZIP_BODY);
         return;
+      case 'delay':
+        setTimeout(() => {
+          res.writeHead(200, { 'content-length': 2 }).end('ok');
+        }, Number(second));
+        return;
       case 'hang':
         req.socket.once('close', () => hangAborted());
         return;

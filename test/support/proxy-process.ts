@@ -24,6 +24,8 @@ export interface ProxyProcess {
   /** Resident set size of the proxy process now, in bytes (Linux /proc). */
   rss(): number;
   exited: Promise<number | null>;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -43,8 +45,13 @@ export async function startProxyProcess(env: Record<string, string>): Promise<Pr
     child.once('exit', (code) => resolve(code)),
   );
   let stderr = '';
+  let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
+    output += chunk.toString();
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
   });
   await new Promise<void>((resolve, reject) => {
     let stdout = '';
@@ -70,6 +77,7 @@ export async function startProxyProcess(env: Record<string, string>): Promise<Pr
       return kb * 1024;
     },
     exited,
+    output: () => output,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
