@@ -6,6 +6,7 @@ import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
 import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
+import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
 /** Status of one request, or 0 if it failed. */
@@ -35,23 +36,7 @@ for (const backend of storeBackends()) {
 
     test('SIGTERM with 200 requests in flight: all complete, all metered, exit 0', async () => {
       const database = backend.database();
-      const store = await openStore(database);
-      await store.addService({
-        publicPath: '/svc',
-        url: api.url,
-        appId: 'app-1',
-        methods: ['GET'],
-        isContextBroker: false,
-      });
-      await store.addBuy({
-        apiKey: 'key',
-        publicPath: '/svc',
-        orderId: 'o',
-        productId: 'p',
-        customer: 'alice',
-        unit: 'call',
-        recordType: 'callusage',
-      });
+      const store = await seedOneBuy(database, api.url);
       const proxy = await startProxyProcess({
         ...databaseEnv(database),
         ACCOUNTING_PROXY_IDM_URL: idm.url,

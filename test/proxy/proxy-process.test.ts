@@ -9,12 +9,12 @@ import { Agent, request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
 import { type FakeBackend, sha256OfServedBytes, startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
 import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
+import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
 const CLI = fileURLToPath(new URL('../../cli/cli', import.meta.url));
@@ -60,23 +60,7 @@ for (const backend of storeBackends()) {
       unit: string,
     ): Promise<{ store: Store; env: Record<string, string> }> {
       const database = backend.database();
-      const store = await openStore(database);
-      await store.addService({
-        publicPath: '/svc',
-        url: api.url,
-        appId: 'app-1',
-        methods: ['GET'],
-        isContextBroker: false,
-      });
-      await store.addBuy({
-        apiKey: 'key',
-        publicPath: '/svc',
-        orderId: 'o',
-        productId: 'p',
-        customer: 'alice',
-        unit,
-        recordType: 'x',
-      });
+      const store = await seedOneBuy(database, api.url, unit);
       return { store, env: { ...databaseEnv(database), ACCOUNTING_PROXY_IDM_URL: idm.url } };
     }
 

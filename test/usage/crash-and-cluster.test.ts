@@ -3,12 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startProxy } from '../../src/server.ts';
-import { openStore } from '../../src/store/open.ts';
 import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
 import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { startProxyFixture } from '../support/proxy-fixture.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
+import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
 import { FakeUsageApi } from '../support/usage-server.ts';
 
@@ -32,23 +32,7 @@ for (const backend of backends) {
 
     test('a proxy killed between sending a record and committing it resends it identically', async () => {
       const database = backend.database();
-      const store = await openStore(database);
-      await store.addService({
-        publicPath: '/svc',
-        url: api.url,
-        appId: 'app-1',
-        methods: ['GET'],
-        isContextBroker: false,
-      });
-      await store.addBuy({
-        apiKey: 'key',
-        publicPath: '/svc',
-        orderId: 'o',
-        productId: 'p',
-        customer: 'alice',
-        unit: 'call',
-        recordType: 'callusage',
-      });
+      const store = await seedOneBuy(database, api.url);
       await store.setMarketplaceToken(usage.token);
       const env = {
         ...databaseEnv(database),
