@@ -23,6 +23,7 @@ const result = spawnSync(
   [
     '--import',
     'tsx',
+    '--expose-gc',
     '--test',
     '--test-concurrency=2',
     '--test-timeout=120000',
