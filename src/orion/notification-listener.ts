@@ -9,6 +9,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, toBlockList } from '../../config.ts';
+import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { isProxyError, proxyError } from '../errors.ts';
@@ -92,7 +93,7 @@ export async function startNotificationListener(options: {
       );
       throw proxyError('ORION_SUBSCRIBER_UNREACHABLE');
     }
-    const amount = module.count({
+    const measured = {
       request: {
         method: req.method ?? 'POST',
         url: subscription.notificationUrl,
@@ -102,8 +103,8 @@ export async function startNotificationListener(options: {
       // What the buyer was sent is the notification itself.
       response: { status: answer.status, headers: answer.headers, bytes: body.length },
       elapsedMs: performance.now() - started,
-    });
-    if (Number.isFinite(amount) && amount > 0) await recorder.record(buy.apiKey, amount);
+    };
+    await meterExchange(module, measured, buy.apiKey, recorder, log);
     res.writeHead(answer.status, { 'content-length': 0 });
     res.end();
   }

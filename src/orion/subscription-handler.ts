@@ -6,6 +6,7 @@ import type {
   ServerResponse,
 } from 'node:http';
 import { type Config, toBlockList } from '../../config.ts';
+import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import type { IdmUser } from '../auth/idm-client.ts';
@@ -176,7 +177,7 @@ export function createSubscriptionHandler(options: {
     });
     await remember(request, req, answer, plan);
 
-    const amount = request.module.count({
+    const measured = {
       request: {
         method: req.method ?? 'POST',
         url: req.url ?? '/',
@@ -185,8 +186,8 @@ export function createSubscriptionHandler(options: {
       },
       response: { status: answer.status, headers: answer.headers, bytes: answer.body.length },
       elapsedMs: performance.now() - started,
-    });
-    if (Number.isFinite(amount) && amount > 0) await recorder.record(request.buy.apiKey, amount);
+    };
+    await meterExchange(request.module, measured, request.buy.apiKey, recorder, log);
 
     stripHopByHop(answer.headers);
     delete answer.headers['transfer-encoding'];

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.ts';
+import { meterExchange } from '../accounting/meter.ts';
 import { meteredRelay } from '../accounting/metered-relay.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
@@ -152,7 +153,7 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         let committed = false;
         const commit = (responseBytes: number) => {
           committed = true;
-          const amount = metering.module.count({
+          const exchange = {
             request: {
               method: req.method ?? 'GET',
               url: req.url ?? '/',
@@ -165,15 +166,8 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
               bytes: responseBytes,
             },
             elapsedMs: performance.now() - started,
-          });
-          if (!Number.isFinite(amount) || amount < 0) {
-            log.error(
-              { unit: metering.buy.unit, amount },
-              'accounting module returned an invalid amount',
-            );
-            return Promise.resolve();
-          }
-          return amount === 0 ? Promise.resolve() : recorder.record(metering.buy.apiKey, amount);
+          };
+          return meterExchange(metering.module, exchange, metering.buy.apiKey, recorder, log);
         };
         const length = Number(upstream.headers['content-length']);
         const expected =
