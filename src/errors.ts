@@ -79,6 +79,10 @@ const table = {
   // Proxy path: the backend
   UPSTREAM_UNREACHABLE: { status: 502, message: () => 'The service is unreachable' },
   UPSTREAM_TIMEOUT: { status: 504, message: () => 'The service did not respond in time' },
+  REQUEST_NOT_FORWARDABLE: {
+    status: 400,
+    message: (detail: string) => `The request cannot be forwarded: ${detail}`,
+  },
   // Admin API
   ADMIN_CONTENT_TYPE: {
     status: 415,

@@ -135,7 +135,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     port = await listen(server, config.accounting_proxy.port);
   } catch (error) {
     routing.stop();
-    forwarder.close();
+    await forwarder.close();
     await orion?.close();
     await store.close();
     throw error;
@@ -197,7 +197,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       await Promise.race([recorder.drain(), sleep(Math.max(deadline - Date.now(), 1000))]);
       const lost = await recorder.close();
       if (lost > 0) log.error({ increments: lost }, 'usage not committed at shutdown');
-      forwarder.close();
+      await forwarder.close();
       await orion?.close();
       await store.close();
     },

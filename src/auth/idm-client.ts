@@ -1,5 +1,4 @@
-import type { AxiosResponse } from 'axios';
-import { createJsonClient } from '../http/json-client.ts';
+import { createJsonClient, type JsonResponse } from '../http/json-client.ts';
 
 /** The part of a Keyrock `GET /user` answer the proxy uses. */
 export interface IdmUser {
@@ -42,7 +41,7 @@ export function createIdmClient(options: { baseUrl: string; timeoutMs: number })
   const http = createJsonClient(options);
   return {
     async lookup(token) {
-      let response: AxiosResponse<unknown>;
+      let response: JsonResponse;
       try {
         response = await http.get(`/user?access_token=${encodeURIComponent(token)}`);
       } catch (error) {

@@ -1,20 +1,57 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
+import { Agent, request } from 'undici';
+
+export interface JsonResponse {
+  status: number;
+  /** The parsed JSON body; the text itself when it is not JSON; undefined when empty. */
+  data: unknown;
+}
+
+export interface JsonClient {
+  get(path: string, headers?: Record<string, string>): Promise<JsonResponse>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<JsonResponse>;
+}
+
+// Answers of the IdM and the usage API are small documents; anything larger is not theirs.
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 /**
- * An axios client for a JSON service the proxy talks to (the IdM, the usage API): keep-alive
- * connections, a timeout, no redirects followed, and every status returned to the caller to judge.
+ * A client for a JSON service the proxy talks to (the IdM, the usage API): keep-alive
+ * connections, one deadline for the whole exchange, no redirects followed, and every status
+ * returned to the caller to judge. Network failures and timeouts reject.
  */
-export function createJsonClient(options: { baseUrl: string; timeoutMs: number }): AxiosInstance {
-  return axios.create({
-    baseURL: options.baseUrl,
-    timeout: options.timeoutMs,
-    httpAgent: new HttpAgent({ keepAlive: true }),
-    httpsAgent: new HttpsAgent({ keepAlive: true }),
-    validateStatus: () => true,
-    maxRedirects: 0,
-    responseType: 'json',
-    headers: { accept: 'application/json' },
-  });
+export function createJsonClient(options: { baseUrl: string; timeoutMs: number }): JsonClient {
+  const dispatcher = new Agent({ maxResponseSize: MAX_RESPONSE_BYTES });
+  const send = async (
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    body: string | null,
+  ): Promise<JsonResponse> => {
+    const response = await request(joinUrl(options.baseUrl, path), {
+      dispatcher,
+      method,
+      headers: { accept: 'application/json', ...headers },
+      body,
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    return { status: response.statusCode, data: parseBody(await response.body.text()) };
+  };
+  return {
+    get: (path, headers = {}) => send('GET', path, headers, null),
+    post: (path, body, headers = {}) =>
+      send('POST', path, { 'content-type': 'application/json', ...headers }, JSON.stringify(body)),
+  };
 }

@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseUrl, type Url } from 'node:url';
-import httpProxy from 'http-proxy';
-import { proxyError } from '../errors.ts';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import { type AccountingProxyError, proxyError } from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
-import { EXACT_PATH_HEADER, ExactPathHttpAgent, ExactPathHttpsAgent } from './exact-path-agent.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 
 export interface ForwardTarget {
@@ -14,110 +14,267 @@ export interface ForwardTarget {
   path: string;
 }
 
-/** What the caller does with the backend's answer; the forwarder has already cleaned its headers. */
-export interface ExchangeHandlers {
-  /** The backend answered; headers are not yet written to the client. */
-  onResponse(upstream: IncomingMessage, res: ServerResponse): void;
+/** The backend's answer, its headers already cleaned of hop-by-hop fields. */
+export interface BackendAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+/** Body bytes of one exchange: sent to the backend, and of the answer. */
+export interface ExchangeBytes {
+  request: number;
+  response: number;
+}
+
+/** How a metered exchange ends; the forwarder relays the body itself. */
+export interface ExchangeHooks {
+  /**
+   * The backend's body has ended. The client's last byte waits until the returned promise
+   * resolves, so a client never holds a complete answer that was not billed.
+   */
+  beforeEnd(answer: BackendAnswer, bytes: ExchangeBytes): Promise<void>;
+  /**
+   * The exchange ended before its last byte: `bytes.response` is what the client got, and
+   * `backendFailed` says whether the backend broke it off (rather than the client leaving).
+   */
+  onIncomplete(answer: BackendAnswer, bytes: ExchangeBytes, backendFailed: boolean): void;
 }
 
 export interface Forwarder {
+  /** Forwards the request and streams the answer back; `hooks` make it metered. */
   forward(
     req: IncomingMessage,
     res: ServerResponse,
     target: ForwardTarget,
-    handlers: ExchangeHandlers,
+    hooks: ExchangeHooks | undefined,
   ): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
-interface InFlight {
-  handlers: ExchangeHandlers;
-  timedOut: boolean;
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+class ClientGoneError extends Error {
+  constructor() {
+    super('the client closed the connection');
+  }
+}
+
+const errorCode = (error: Error): string | undefined => (error as { code?: string }).code;
+
+function failureFor(error: Error): AccountingProxyError {
+  const code = errorCode(error);
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return proxyError('UPSTREAM_TIMEOUT');
+  // undici refuses to send what it cannot frame (a path with bytes it rejects, say).
+  if (code === 'UND_ERR_INVALID_ARG') return proxyError('REQUEST_NOT_FORWARDABLE', error.message);
+  return proxyError('UPSTREAM_UNREACHABLE');
 }
 
 /**
- * http-proxy with keep-alive agents, our own response handling (for metering) and errors mapped to
- * JSON: refused or reset → 502, silent past the timeout → 504. The backend sees the client's
- * request minus hop-by-hop headers, with X-Forwarded-* and its own Host.
+ * One exchange as an undici dispatch handler: streams the body to the client with backpressure,
+ * counts it, and for metered exchanges holds the end (and, with a Content-Length, the chunk that
+ * completes the body, since the client knows it is complete at its last byte) until the usage is
+ * committed. A class rather than closures: one of these exists per request.
  */
-export function createForwarder(options: { timeoutMs: number; log: Logger }): Forwarder {
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: 1024,
-    maxFreeSockets: 256,
-    scheduling: 'lifo' as const,
-  };
-  const httpAgent = new ExactPathHttpAgent(agentOptions);
-  const httpsAgent = new ExactPathHttpsAgent(agentOptions);
-  const inFlight = new WeakMap<IncomingMessage, InFlight>();
-  // http-proxy parses a string target on every request; each backend origin is parsed once here.
-  const targets = new Map<string, Url>();
-  const parsedTarget = (origin: string): Url => {
-    let parsed = targets.get(origin);
-    if (!parsed) {
-      parsed = parseUrl(origin);
-      if (targets.size > 10_000) targets.clear();
-      targets.set(origin, parsed);
-    }
-    return parsed;
-  };
-  const proxy = httpProxy.createProxyServer({
-    xfwd: true,
-    changeOrigin: true,
-    selfHandleResponse: true,
-  });
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private answer: BackendAnswer | undefined;
+  private expectedBytes: number | undefined;
+  private received = 0;
+  requestBytes = 0;
+  private held: Buffer | undefined;
+  private clientGone = false;
+  private backendFailed = false;
+  private done = false;
+  private drainListening = false;
 
-  proxy.on('proxyReq', (proxyReq, req, res) => {
-    const state = inFlight.get(req);
-    proxyReq.setTimeout(options.timeoutMs, () => {
-      if (state) state.timedOut = true;
-      proxyReq.destroy();
-    });
-    // A client that goes away must not keep the backend working for nobody.
-    res.on('close', () => {
-      if (!res.writableFinished) proxyReq.destroy();
-    });
-  });
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly hooks: ExchangeHooks | undefined,
+    private readonly log: Logger,
+  ) {
+    res.once('close', () => this.onClientClose());
+  }
 
-  proxy.on('proxyRes', (upstream, req, res) => {
-    const state = inFlight.get(req);
-    if (!state) return;
-    stripHopByHop(upstream.headers);
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new ClientGoneError());
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    // 1xx interim answers (100 Continue is Node's server's business) are not relayed.
+    if (status < 200) return;
+    stripHopByHop(headers);
     // Node frames the body for the client itself (Content-Length or chunked).
-    delete upstream.headers['transfer-encoding'];
-    state.handlers.onResponse(upstream, res as ServerResponse);
-  });
+    delete headers['transfer-encoding'];
+    const answer = { status, headers };
+    this.answer = answer;
+    if (this.hooks && this.req.method !== 'HEAD' && status !== 204 && status !== 304) {
+      const length = Number(headers['content-length']);
+      if (Number.isSafeInteger(length) && length > 0) this.expectedBytes = length;
+    }
+    try {
+      this.res.writeHead(status, statusMessage, headers);
+    } catch (error) {
+      // A header Node refuses to write (an invalid character from the backend, say).
+      this.answer = undefined;
+      controller.abort(error as Error);
+    }
+  }
 
-  const onError = (error: Error, req: IncomingMessage, res: ServerResponse) => {
-    const state = inFlight.get(req);
-    if (res.headersSent || res.destroyed) {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.received += chunk.length;
+    if (this.expectedBytes !== undefined && this.received >= this.expectedBytes) {
+      this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
+      return;
+    }
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      if (!this.drainListening) {
+        this.drainListening = true;
+        this.res.on('drain', () => this.controller?.resume());
+      }
+    }
+  }
+
+  onResponseEnd(): void {
+    this.done = true;
+    const { hooks, answer, res } = this;
+    if (!hooks || !answer) {
+      res.end();
+      return;
+    }
+    const bytes = { request: this.requestBytes, response: this.received };
+    void hooks.beforeEnd(answer, bytes).then(() => {
+      if (!res.destroyed) res.end(this.held);
+    });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  /** The exchange failed before or during the answer. */
+  fail(error: Error): void {
+    this.done = true;
+    const { req, res } = this;
+    if (this.clientGone || error instanceof ClientGoneError || res.destroyed || req.errored) {
       res.destroy();
       return;
     }
-    const failure = state?.timedOut
-      ? proxyError('UPSTREAM_TIMEOUT')
-      : proxyError('UPSTREAM_UNREACHABLE');
-    options.log.warn({ code: failure.code, err: error.message }, 'backend request failed');
+    if (res.headersSent) {
+      // The backend broke off mid-body: the client must see a broken response, not a short one.
+      this.backendFailed = true;
+      res.destroy();
+      return;
+    }
+    const failure = failureFor(error);
+    this.log.warn(
+      { code: failure.code, err: error.message, upstreamCode: errorCode(error) },
+      'backend request failed',
+    );
     sendError(res, failure.status, failure.message);
+  }
+
+  private onClientClose(): void {
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    if (!this.done) this.controller?.abort(new ClientGoneError());
+    if (this.answer && this.hooks) {
+      const sent = this.received - (this.held?.length ?? 0);
+      this.hooks.onIncomplete(
+        this.answer,
+        { request: this.requestBytes, response: sent },
+        this.backendFailed,
+      );
+    }
+  }
+}
+
+/**
+ * The request body as undici reads it, counted on the way. A 'data' listener would start the
+ * stream flowing before undici is connected and lose what it emitted meanwhile.
+ */
+async function* countedBody(req: IncomingMessage, exchange: Exchange): AsyncGenerator<Buffer> {
+  for await (const chunk of req) {
+    exchange.requestBytes += (chunk as Buffer).length;
+    yield chunk as Buffer;
+  }
+}
+
+function appendHeader(headers: IncomingHttpHeaders, name: string, value: string): void {
+  const existing = headers[name];
+  headers[name] = existing ? `${existing}, ${value}` : value;
+}
+
+/**
+ * Forwards with undici's connection pools (keep-alive, one pool per backend origin). The backend
+ * sees the client's request minus hop-by-hop headers, with X-Forwarded-* and its own Host, at the
+ * exact path; errors map to JSON: refused or reset → 502, silent past the timeout → 504.
+ */
+export function createForwarder(options: { timeoutMs: number; log: Logger }): Forwarder {
+  const { timeoutMs, log } = options;
+  const agent = new Agent({
+    connections: 1024,
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const hosts = new Map<string, string>();
+  const hostOf = (origin: string): string => {
+    let host = hosts.get(origin);
+    if (host === undefined) {
+      host = new URL(origin).host;
+      if (hosts.size > 10_000) hosts.clear();
+      hosts.set(origin, host);
+    }
+    return host;
   };
 
   return {
-    forward(req, res, target, handlers) {
-      inFlight.set(req, { handlers, timedOut: false });
-      stripHopByHop(req.headers);
-      req.headers[EXACT_PATH_HEADER] = target.path;
-      const agent = target.origin.startsWith('https:') ? httpsAgent : httpAgent;
-      proxy.web(
-        req,
-        res,
-        { target: parsedTarget(target.origin), agent },
-        (error, request, response) => onError(error, request, response as ServerResponse),
-      );
+    forward(req, res, target, hooks) {
+      const headers = req.headers;
+      const hasBody =
+        headers['transfer-encoding'] !== undefined ||
+        (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+      stripHopByHop(headers);
+      // undici frames the body itself, and Node's server has already answered any 100-continue.
+      delete headers['transfer-encoding'];
+      delete headers.expect;
+      const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
+      appendHeader(headers, 'x-forwarded-for', req.socket.remoteAddress ?? '');
+      appendHeader(headers, 'x-forwarded-proto', encrypted ? 'https' : 'http');
+      headers['x-forwarded-host'] ??= headers.host;
+      headers.host = hostOf(target.origin);
+      const exchange = new Exchange(req, res, hooks, log);
+      const body = hasBody ? (hooks ? countedBody(req, exchange) : req) : null;
+      try {
+        agent.dispatch(
+          {
+            origin: target.origin,
+            method: req.method ?? 'GET',
+            path: target.path,
+            headers,
+            // undici reads async iterables (documented), which its type for `body` leaves out.
+            body: body as Readable | null,
+          },
+          exchange,
+        );
+      } catch (error) {
+        exchange.fail(error as Error);
+      }
     },
-    close() {
-      proxy.close();
-      httpAgent.destroy();
-      httpsAgent.destroy();
+    async close() {
+      await agent.destroy();
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.ts';
 import { meterExchange } from '../accounting/meter.ts';
-import { meteredRelay } from '../accounting/metered-relay.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { extractToken } from '../auth/extract-token.ts';
@@ -15,7 +14,7 @@ import { detectOperation } from '../orion/operations.ts';
 import type { SubscriptionRequest } from '../orion/subscription-handler.ts';
 import type { Buy, Store } from '../store/store.ts';
 import { backendTarget } from './backend-target.ts';
-import type { Forwarder } from './forwarder.ts';
+import type { BackendAnswer, ExchangeBytes, ExchangeHooks, Forwarder } from './forwarder.ts';
 import type { RoutingSync } from './routing-sync.ts';
 import type { Route } from './routing-table.ts';
 
@@ -41,19 +40,6 @@ type SubscriptionHandler = (
 interface Metering {
   buy: Buy;
   module: AccountingModule;
-}
-
-/** Streams an unmetered answer (an admin's) to the client, tearing both sides down together. */
-function relay(upstream: IncomingMessage, res: ServerResponse): void {
-  const teardown = () => {
-    if (!res.writableFinished) res.destroy();
-  };
-  upstream.once('aborted', teardown);
-  upstream.once('error', teardown);
-  res.once('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  upstream.pipe(res);
 }
 
 /**
@@ -136,53 +122,35 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
   ) {
     delete req.headers['x-api-key'];
     Object.assign(req.headers, userHeaders(user, token, config.oauth2.roles));
+    forwarder.forward(req, res, backendTarget(route), metering && meteringHooks(req, metering));
+  }
+
+  /** Commits the exchange's usage exactly once: at its end, or for what a leaving client got. */
+  function meteringHooks(req: IncomingMessage, metering: Metering): ExchangeHooks {
     const started = performance.now();
-    let requestBytes = 0;
-    if (metering) {
-      req.on('data', (chunk: Buffer) => {
-        requestBytes += chunk.length;
-      });
-    }
-    forwarder.forward(req, res, backendTarget(route), {
-      onResponse(upstream) {
-        res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.headers);
-        if (!metering) {
-          relay(upstream, res);
-          return;
-        }
-        let committed = false;
-        const commit = (responseBytes: number) => {
-          committed = true;
-          const exchange = {
-            request: {
-              method: req.method ?? 'GET',
-              url: req.url ?? '/',
-              headers: req.headers,
-              bytes: requestBytes,
-            },
-            response: {
-              status: upstream.statusCode ?? 0,
-              headers: upstream.headers,
-              bytes: responseBytes,
-            },
-            elapsedMs: performance.now() - started,
-          };
-          return meterExchange(metering.module, exchange, metering.buy.apiKey, recorder, log);
-        };
-        const length = Number(upstream.headers['content-length']);
-        const expected =
-          req.method !== 'HEAD' && Number.isSafeInteger(length) && length > 0 ? length : undefined;
-        meteredRelay(upstream, res, {
-          expectedBytes: expected,
-          beforeEnd: commit,
-          onIncomplete: (bytesSent, upstreamFailed) => {
-            // A client that left mid-body pays for what it was sent; a backend that broke off
-            // delivered no complete exchange and is not billed.
-            if (!committed && !upstreamFailed) void commit(bytesSent);
-          },
-        });
+    let committed = false;
+    const commit = (answer: BackendAnswer, bytes: ExchangeBytes) => {
+      committed = true;
+      const exchange = {
+        request: {
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          headers: req.headers,
+          bytes: bytes.request,
+        },
+        response: { status: answer.status, headers: answer.headers, bytes: bytes.response },
+        elapsedMs: performance.now() - started,
+      };
+      return meterExchange(metering.module, exchange, metering.buy.apiKey, recorder, log);
+    };
+    return {
+      beforeEnd: commit,
+      onIncomplete(answer, bytes, backendFailed) {
+        // A client that left mid-body pays for what it was sent; a backend that broke off
+        // delivered no complete exchange and is not billed.
+        if (!committed && !backendFailed) void commit(answer, bytes);
       },
-    });
+    };
   }
 
   return function handleProxyRequest(req: IncomingMessage, res: ServerResponse) {

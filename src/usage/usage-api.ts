@@ -1,6 +1,5 @@
-import type { AxiosResponse } from 'axios';
 import type { UsageSpecification } from '../accounting/module.ts';
-import { createJsonClient } from '../http/json-client.ts';
+import { createJsonClient, type JsonResponse } from '../http/json-client.ts';
 import type { UsageRecord } from './usage-record.ts';
 
 /** Anything but the expected 201: the record or specification stays to be sent again. */
@@ -18,9 +17,9 @@ export interface UsageApi {
 export function createUsageApi(options: { baseUrl: string; timeoutMs: number }): UsageApi {
   const http = createJsonClient(options);
   const post = async (path: string, body: unknown, token: string) => {
-    let response: AxiosResponse<unknown>;
+    let response: JsonResponse;
     try {
-      response = await http.post(path, body, { headers: { 'X-API-KEY': token } });
+      response = await http.post(path, body, { 'X-API-KEY': token });
     } catch (error) {
       throw new UsageApiError(`${path}: ${(error as Error).message}`);
     }

@@ -68,6 +68,7 @@ for (const backend of storeBackends()) {
       const { store, env } = await seededStore('megabyte');
       const proxy = await startProxyProcess(env);
       let peak = proxy.rss();
+      t.diagnostic(`start RSS ${(peak / MB).toFixed(1)}`);
       const sampler = setInterval(() => {
         peak = Math.max(peak, proxy.rss());
       }, 25);

@@ -4,8 +4,12 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.ts';
 import { freePort } from './free-port.ts';
 
-// The compiled entry point, exactly what `npm start` runs (`npm test` builds it first).
+// The compiled entry point and the Node flags `npm start` runs it with (`npm test` builds it).
 const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+const packageJson = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
+) as { scripts: { start: string } };
+const START_FLAGS = packageJson.scripts.start.split(' ').filter((word) => word.startsWith('--'));
 
 /** The environment that points the proxy (or the CLI) at this database. */
 export function databaseEnv(database: Config['database']): Record<string, string> {
@@ -32,7 +36,7 @@ export interface ProxyProcess {
 /** Runs `src/main.ts` as its own process, as `npm start` does, and waits until it listens. */
 export async function startProxyProcess(env: Record<string, string>): Promise<ProxyProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...START_FLAGS, MAIN], {
     env: {
       ...process.env,
       ACCOUNTING_PROXY_LOG_LEVEL: 'info',
