@@ -1,6 +1,7 @@
 /**
  * `node --import tsx bench/profile.ts`: runs the built proxy (SQLite, one `call` buy) under
  * `node --cpu-prof` while wrk loads it for 5 s, then prints the functions with the most self time.
+ * PROFILE_PATH (default /small, or /mib) and PROFILE_CONNECTIONS (default 50) pick the load.
  * Needs `npm run build` and wrk.
  */
 import { fork, spawn } from 'node:child_process';
@@ -49,28 +50,32 @@ await store.addBuy({
 await store.close();
 const port = await freePort();
 const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
-const proxy = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, main], {
-  env: {
-    ...process.env,
-    ...databaseEnv(database),
-    ACCOUNTING_PROXY_IDM_URL: idm.url,
-    ACCOUNTING_PROXY_PORT: String(port),
-    ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
+const proxy = spawn(
+  process.execPath,
+  ['--max-semi-space-size=1', '--cpu-prof', '--cpu-prof-dir', dir, main],
+  {
+    env: {
+      ...process.env,
+      ...databaseEnv(database),
+      ACCOUNTING_PROXY_IDM_URL: idm.url,
+      ACCOUNTING_PROXY_PORT: String(port),
+      ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
+    },
+    stdio: 'inherit',
   },
-  stdio: 'inherit',
-});
+);
 await new Promise((resolve) => setTimeout(resolve, 1500));
 const wrk = spawn(
   'wrk',
   [
     '-t1',
-    '-c50',
+    `-c${process.env.PROFILE_CONNECTIONS ?? 50}`,
     '-d5s',
     '-H',
     'x-auth-token: buyer-token',
     '-H',
     'x-api-key: key-call',
-    `http://127.0.0.1:${port}/bench/small`,
+    `http://127.0.0.1:${port}/bench${process.env.PROFILE_PATH ?? '/small'}`,
   ],
   { stdio: 'inherit' },
 );
