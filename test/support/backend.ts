@@ -40,7 +40,8 @@ async function writeBytes(res: ServerResponse, n: number): Promise<void> {
  * /status/<s>   an empty answer with that status
  * /redirect     302 to /elsewhere
  * /gzip         a gzip-encoded body as is
- * /hang         never answers; /reset destroys the connection; /slow-body sends half then stalls
+ * /hang         never answers; /reset destroys the connection; /slow-body sends half then stalls;
+ * /reset-mid-body sends half the body, then destroys the connection
  */
 export async function startFakeBackend(): Promise<FakeBackend> {
   const received: FakeBackend['received'] = [];
@@ -88,6 +89,10 @@ export async function startFakeBackend(): Promise<FakeBackend> {
         return;
       case 'reset':
         req.socket.destroy();
+        return;
+      case 'reset-mid-body':
+        res.writeHead(200, { 'content-length': 1000 });
+        res.write(Buffer.alloc(500), () => req.socket.destroy());
         return;
       case 'slow-body':
         res.writeHead(200, { 'content-length': 1000 });
