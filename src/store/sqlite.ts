@@ -111,7 +111,11 @@ const BUY_COLUMNS = 'api_key, public_path, order_id, product_id, customer, unit,
 export interface SqliteStoreOptions {
   /** File path, or `:memory:`. */
   filename: string;
-  /** How long a write waits for another process's lock before failing. */
+  /**
+   * How long a write waits for another process's lock before failing (default 250 ms). SQLite
+   * waits synchronously, stalling the event loop, so the wait is short and callers retry instead
+   * (the usage recorder with backoff).
+   */
   busyTimeoutMs?: number;
 }
 
@@ -134,7 +138,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // the price of an fsync per commit. A crash of the proxy is the case we must not lose usage in.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 250}`);
   migrate(db);
 
   const sql = {

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
+import { eventually, request } from '../support/client.ts';
+import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
+import { sustainedLoad } from '../support/load.ts';
+import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
+import { seedOneBuy } from '../support/seed.ts';
+import { storeBackends } from '../support/store-backends.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Another process holding an exclusive lock on the SQLite file until `release()`. */
+async function lockSqliteFile(file: string): Promise<{ release(): Promise<void> }> {
+  const holder: ChildProcess = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const db = new (require('better-sqlite3'))(process.argv[1]);
+       db.exec('BEGIN EXCLUSIVE');
+       process.stdout.write('locked\\n');
+       process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.exit(0); });`,
+      file,
+    ],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout?.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+  });
+  return {
+    async release() {
+      holder.stdin?.write('go\n');
+      await exited;
+    },
+  };
+}
+
+describe('SQLite file locked by another process under sustained load', () => {
+  const [sqlite] = storeBackends();
+  let idm: FakeIdm;
+  let api: FakeBackend;
+  before(async () => {
+    [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
+    idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
+  });
+  after(async () => {
+    await Promise.all([idm.close(), api.close()]);
+  });
+
+  test('no crash, newcomers 503 while it lasts, commits retried with a clear log, nothing lost', async () => {
+    const database = sqlite?.database() ?? assert.fail('no SQLite backend');
+    const store = await seedOneBuy(database, api.url);
+    const proxy = await startProxyProcess({
+      ...databaseEnv(database),
+      ACCOUNTING_PROXY_IDM_URL: idm.url,
+    });
+    const buyer = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
+    const load = sustainedLoad(proxy.url, { concurrency: 6, paths: ['/svc/echo'], headers: buyer });
+    try {
+      await eventually(() => load.count(200) >= 100, 10_000);
+      const lock = await lockSqliteFile(database.name);
+      try {
+        await eventually(() => proxy.output().includes('cannot commit usage; retrying'), 10_000);
+        await eventually(
+          async () => (await request(`${proxy.url}/svc/echo`, { headers: buyer })).status === 503,
+          10_000,
+        );
+        assert.match(proxy.output(), /database is locked/);
+      } finally {
+        await lock.release();
+      }
+      const okAfterLock = load.count(200);
+      await eventually(() => load.count(200) >= okAfterLock + 100, 15_000);
+      const tally = await load.stop();
+      assert.deepEqual([...tally.statuses.keys()], [200], 'the load only ever saw 200');
+      assert.equal(tally.broken, 0);
+      assert.equal(proxy.child.exitCode, null, 'the proxy never exited');
+      assert.match(proxy.output(), /usage commits succeed again/);
+      await eventually(async () => (await store.getUsage('key'))?.pending === load.count(200));
+    } finally {
+      await load.stop();
+      await proxy.stop();
+      await store.close();
+    }
+  });
+});
