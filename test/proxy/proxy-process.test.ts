@@ -1,11 +1,11 @@
 /**
  * The proxy as its own process, as `npm start` runs it: a 100 MB body byte for byte in bounded
- * memory, a kill -9 under load that loses no acknowledged usage, and CLI changes picked up live.
+ * memory and CLI changes picked up live (kill -9 under load is in test/faults).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
+import { type Agent, request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -86,57 +86,6 @@ for (const backend of storeBackends()) {
       } finally {
         clearInterval(sampler);
         await proxy.stop();
-        await store.close();
-      }
-    });
-
-    test('after kill -9 under load, stored usage is at least what clients completed and at most that plus in flight', async () => {
-      const { store, env } = await seededStore('call');
-      let proxy: ProxyProcess | undefined = await startProxyProcess(env);
-      const concurrency = 16;
-      const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-      let completed = 0;
-      let inFlight = 0;
-      let inFlightAtKill = -1;
-      let killed = false;
-      const headers = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
-      const target = `${proxy.url}/svc/bytes/2000`;
-      const worker = async () => {
-        for (let i = 0; i < 200 && !killed; i++) {
-          inFlight++;
-          try {
-            const result = await download(target, headers, agent);
-            if (result.status === 200 && result.bytes === 2000) completed++;
-          } catch {
-            // the proxy died under this request
-          } finally {
-            inFlight--;
-          }
-          if (completed >= 300 && !killed) {
-            killed = true;
-            inFlightAtKill = inFlight;
-            proxy?.child.kill('SIGKILL');
-          }
-        }
-      };
-      try {
-        await Promise.all(Array.from({ length: concurrency }, worker));
-        assert.ok(killed, 'the proxy was killed under load');
-        await proxy.exited;
-        const stored = (await store.getUsage('key'))?.pending ?? 0;
-        assert.ok(stored >= completed, `stored ${stored} < completed ${completed}`);
-        assert.ok(
-          stored <= completed + concurrency,
-          `stored ${stored} > completed ${completed} + in flight ${inFlightAtKill}`,
-        );
-
-        proxy = await startProxyProcess(env);
-        const again = await download(`${proxy.url}/svc/bytes/10`, headers);
-        assert.equal(again.status, 200);
-        assert.equal((await store.getUsage('key'))?.pending, stored + 1);
-      } finally {
-        agent.destroy();
-        await proxy?.stop();
         await store.close();
       }
     });

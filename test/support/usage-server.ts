@@ -30,6 +30,8 @@ export class FakeUsageApi {
   readonly contracts = new Map<string, Contract>();
   /** The next N calls answer this status without storing anything. */
   failures: { count: number; status: number } = { count: 0, status: 500 };
+  /** The next N usage records (not specifications) answer this status without being stored. */
+  recordFailures: { count: number; status: number } = { count: 0, status: 500 };
   /** The next N records are stored and judged, but never answered (the client times out). */
   hangAfterStoring = 0;
   /** Called with each arriving record before it is answered; the answer waits for its promise. */
@@ -112,6 +114,10 @@ export class FakeUsageApi {
       return answer(201, created);
     }
     if (req.method !== 'POST' || req.url !== `${USAGE_BASE}/usage`) return answer(404);
+    if (this.recordFailures.count > 0) {
+      this.recordFailures.count--;
+      return answer(this.recordFailures.status, { error: 'failing on purpose' });
+    }
     const record: ReceivedRecord = { body, raw, ...this.#judge(body, raw) };
     this.records.push(record);
     await this.beforeAnswer?.(record);
