@@ -30,6 +30,8 @@ export interface Config {
     https: HttpsConfig;
     /** Milliseconds without an answer from a backend before the request fails with 504. */
     backend_timeout: number;
+    /** Milliseconds a client may take to send a request's headers (slow-loris guard). */
+    headers_timeout: number;
     /** Milliseconds in-flight exchanges get to finish when the proxy stops. */
     shutdown_grace: number;
   };
@@ -84,6 +86,7 @@ export function defaultConfig(): Config {
       port: 9000,
       https: { enabled: false, certFile: '', keyFile: '', caFile: '' },
       backend_timeout: 60_000,
+      headers_timeout: 20_000,
       shutdown_grace: 30_000,
     },
     database: {
@@ -268,6 +271,15 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     description: 'milliseconds a backend may stay silent before the request fails with 504',
     apply: (c, raw, name) => {
       c.accounting_proxy.backend_timeout = integer(1, 3_600_000)(raw, name);
+    },
+  },
+  {
+    name: 'ACCOUNTING_PROXY_HEADERS_TIMEOUT',
+    key: 'accounting_proxy.headers_timeout',
+    description:
+      'milliseconds a client may take to send the headers of a request before the connection is closed (slow-loris guard)',
+    apply: (c, raw, name) => {
+      c.accounting_proxy.headers_timeout = integer(100, 300_000)(raw, name);
     },
   },
   {

@@ -36,10 +36,18 @@ export interface RunningProxy {
 }
 
 function createListener(config: Config, handler: Parameters<typeof createHttpServer>[1]): Server {
+  const headersTimeout = config.accounting_proxy.headers_timeout;
+  // Node checks these deadlines on a timer: check often enough that a slow-loris client is closed
+  // near its deadline rather than up to 30 s (the default interval) later.
+  const timeouts = {
+    headersTimeout,
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeout / 4)),
+  };
   const https = config.accounting_proxy.https;
-  if (!https.enabled) return createHttpServer(handler);
+  if (!https.enabled) return createHttpServer(timeouts, handler);
   return createHttpsServer(
     {
+      ...timeouts,
       cert: readFileSync(https.certFile),
       key: readFileSync(https.keyFile),
       ...(https.caFile ? { ca: readFileSync(https.caFile) } : {}),

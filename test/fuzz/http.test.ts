@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { request } from '../support/client.ts';
@@ -211,6 +211,58 @@ describe('hostile input', () => {
       // /other/… goes to /other's backend with its path as sent, never re-routed to /svc.
       if (target.startsWith('/svc')) assert.equal(res.status, 401, target);
       else assert.equal(res.json<{ url: string }>().url, target.slice('/other'.length), target);
+    }
+  });
+});
+
+describe('slow-loris connections', () => {
+  const [sqlite] = storeBackends();
+  let f: ProxyFixture;
+  before(async () => {
+    f = await startProxyFixture(sqlite?.database() ?? assert.fail(), {
+      ACCOUNTING_PROXY_HEADERS_TIMEOUT: '500',
+    });
+  });
+  after(async () => {
+    await f.close();
+  });
+
+  test('clients trickling headers are closed after the headers timeout, and others are served meanwhile', async () => {
+    const port = Number(new URL(f.url).port);
+    const trickles: Socket[] = [];
+    const closed = Array.from(
+      { length: 50 },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => {
+            socket.write('GET /svc/echo HTTP/1.1\r\nHost: x\r\n');
+          });
+          const drip = setInterval(() => {
+            if (!socket.destroyed) socket.write('X-Slow: y\r\n');
+          }, 100);
+          socket.on('error', () => {});
+          socket.resume();
+          socket.once('close', () => {
+            clearInterval(drip);
+            resolve();
+          });
+          trickles.push(socket);
+        }),
+    );
+    try {
+      for (let i = 0; i < 20; i++) {
+        const res = await request(`${f.url}/svc/echo`, { headers: f.buyer() });
+        assert.equal(res.status, 200);
+      }
+      const everyOneClosed = Promise.all(closed).then(() => true);
+      const bound = new Promise<boolean>((resolve) =>
+        setTimeout(() => resolve(false), 10_000).unref(),
+      );
+      assert.ok(await Promise.race([everyOneClosed, bound]), 'the server closed every slow client');
+      const valid = await request(`${f.url}/svc/echo`, { headers: f.buyer() });
+      assert.equal(valid.status, 200);
+    } finally {
+      for (const socket of trickles) socket.destroy();
     }
   });
 });
