@@ -13,7 +13,7 @@ import type { Store } from '../../src/store/store.ts';
 import { type FakeBackend, sha256OfServedBytes, startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
 import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
-import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
+import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
