@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createIdmClient, IdmUnavailableError } from '../../src/auth/idm-client.ts';
+import { createTokenValidator } from '../../src/auth/token-validator.ts';
+import { eventually } from '../support/client.ts';
+import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
+
+describe('token cache while the IdM is down', () => {
+  let idm: FakeIdm;
+  before(async () => {
+    idm = await startFakeIdm();
+    idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
+  });
+  after(async () => {
+    await idm.close();
+  });
+
+  test('a cached token keeps working until its TTL, then is refused as unavailable, not invalid', async () => {
+    const validator = createTokenValidator({
+      idm: createIdmClient({ baseUrl: idm.url, timeoutMs: 1000 }),
+      ttlMs: 1000,
+    });
+    assert.equal((await validator.validate('alice-token'))?.id, 'alice');
+    await idm.goDown();
+    try {
+      assert.equal(validator.cached('alice-token')?.id, 'alice', 'served from the cache');
+      await eventually(() => validator.cached('alice-token') === undefined, 5000);
+      await assert.rejects(validator.validate('alice-token'), IdmUnavailableError);
+    } finally {
+      await idm.comeBack();
+    }
+    assert.equal((await validator.validate('alice-token'))?.id, 'alice', 'recovers');
+    assert.equal(idm.calls.get('alice-token'), 2, 'one call per TTL while it was up');
+  });
+});
