@@ -74,7 +74,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
   // Modules first: a bad module must stop start-up before anything is opened.
   const modules = await loadAccountingModules(config.modules.accounting);
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, {
+    sqliteCheckpoints: {
+      intervalMs: 1000,
+      onError: (message) => log.warn(message),
+    },
+  });
   let routing: RoutingSync;
   try {
     routing = await startRoutingSync(store, log);

@@ -1,9 +1,12 @@
 import type { Config } from '../../config.ts';
+import type { CheckpointerOptions } from './sqlite-checkpointer.ts';
 import type { Store } from './store.ts';
 
 export interface OpenStoreOptions {
   /** Fail at once when the store is unreachable, for one-shot commands like the CLI. */
   failFast?: boolean;
+  /** SQLite: checkpoint the WAL in a worker thread, off the event loop (the long-running proxy). */
+  sqliteCheckpoints?: CheckpointerOptions;
 }
 
 /**
@@ -25,5 +28,8 @@ export async function openStore(
     });
   }
   const { openSqliteStore } = await import('./sqlite.ts');
-  return openSqliteStore({ filename: database.name });
+  return openSqliteStore({
+    filename: database.name,
+    ...(options.sqliteCheckpoints && { backgroundCheckpoints: options.sqliteCheckpoints }),
+  });
 }

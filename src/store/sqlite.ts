@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { proxyError } from '../errors.ts';
+import { type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
 import { migrate } from './sqlite-schema.ts';
 import type {
   Buy,
@@ -117,6 +118,8 @@ export interface SqliteStoreOptions {
    * (the usage recorder with backoff).
    */
   busyTimeoutMs?: number;
+  /** Checkpoint the WAL in a worker thread rather than inside commits (the long-running proxy). */
+  backgroundCheckpoints?: CheckpointerOptions;
 }
 
 function openDatabase(filename: string): Database.Database {
@@ -140,6 +143,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 250}`);
   migrate(db);
+  const checkpointer =
+    options.backgroundCheckpoints && !db.memory
+      ? startCheckpointer(db, options.backgroundCheckpoints)
+      : undefined;
 
   const sql = {
     bumpVersion: db.prepare('UPDATE routing_version SET version = version + 1 WHERE id = 1'),
@@ -450,6 +457,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
     isAvailable: () => db.open,
     close: async () => {
+      await checkpointer?.stop();
       db.close();
     },
   };
