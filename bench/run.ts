@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: accounting-proxy against the bare forwarder (http-proxy + keep-alive agent) and
  * the backend itself, on 127.0.0.1, interleaved rounds, medians. Reports; never fails CI.
- * BENCH_ROUNDS (default 3) and BENCH_SECONDS (default 5) size the run.
+ * BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5) and BENCH_WARMUP_SECONDS (default 2) size
+ * the run.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { streamThrough } from './stream.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 async function startChild(
@@ -84,6 +86,15 @@ async function measure(target: Target, connections: number): Promise<Measured> {
  */
 async function scenario(targets: Target[], connections: number) {
   const runs = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
+  // Unmeasured: the first seconds of a process under load pay for JIT compilation and for growing
+  // its heap and its connection pools, which is start-up cost rather than per-request cost.
+  for (const target of targets) {
+    await runLoad(target.url, {
+      connections,
+      seconds: WARMUP_SECONDS,
+      headers: target.headers ?? {},
+    });
+  }
   for (let round = 0; round < ROUNDS; round++) {
     const shift = round % targets.length;
     for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
