@@ -13,7 +13,7 @@ import { defaultConfig } from '../config.ts';
 import { openStore } from '../src/store/open.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
-import { databaseEnv } from '../test/support/proxy-process.ts';
+import { databaseEnv, START_FLAGS } from '../test/support/proxy-process.ts';
 
 interface ProfileNode {
   id: number;
@@ -50,20 +50,16 @@ await store.addBuy({
 await store.close();
 const port = await freePort();
 const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
-const proxy = spawn(
-  process.execPath,
-  ['--max-semi-space-size=1', '--cpu-prof', '--cpu-prof-dir', dir, main],
-  {
-    env: {
-      ...process.env,
-      ...databaseEnv(database),
-      ACCOUNTING_PROXY_IDM_URL: idm.url,
-      ACCOUNTING_PROXY_PORT: String(port),
-      ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
-    },
-    stdio: 'inherit',
+const proxy = spawn(process.execPath, [...START_FLAGS, '--cpu-prof', '--cpu-prof-dir', dir, main], {
+  env: {
+    ...process.env,
+    ...databaseEnv(database),
+    ACCOUNTING_PROXY_IDM_URL: idm.url,
+    ACCOUNTING_PROXY_PORT: String(port),
+    ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
   },
-);
+  stdio: 'inherit',
+});
 await new Promise((resolve) => setTimeout(resolve, 1500));
 const wrk = spawn(
   'wrk',

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: accounting-proxy against the bare forwarder (http-proxy + keep-alive agent) and
  * the backend itself, on 127.0.0.1, interleaved rounds, medians. Reports; never fails CI.
- * BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5) and BENCH_WARMUP_SECONDS (default 2) size
+ * BENCH_ROUNDS (default 5), BENCH_SECONDS (default 4) and BENCH_WARMUP_SECONDS (default 2) size
  * the run.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -22,8 +22,8 @@ import { startRedisServer } from '../test/support/redis-server.ts';
 import { type LoadResult, loadGenerator, runLoad } from './load.ts';
 import { streamThrough } from './stream.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 

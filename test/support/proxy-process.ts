@@ -9,7 +9,9 @@ const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const packageJson = JSON.parse(
   readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
 ) as { scripts: { start: string } };
-const START_FLAGS = packageJson.scripts.start.split(' ').filter((word) => word.startsWith('--'));
+export const START_FLAGS = packageJson.scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
 
 /** The environment that points the proxy (or the CLI) at this database. */
 export function databaseEnv(database: Config['database']): Record<string, string> {
