@@ -27,6 +27,18 @@ interface Waiter {
 }
 
 /**
+ * One increment per buy: a batch is mostly many calls of the same few buys, and the store then does
+ * one update per buy rather than one per request.
+ */
+function sumPerBuy(batch: readonly Waiter[]): UsageIncrement[] {
+  const sums = new Map<string, number>();
+  for (const { increment } of batch) {
+    sums.set(increment.apiKey, (sums.get(increment.apiKey) ?? 0) + increment.amount);
+  }
+  return Array.from(sums, ([apiKey, amount]) => ({ apiKey, amount }));
+}
+
+/**
  * Group commit: every increment recorded within one event-loop turn (and while the previous commit
  * runs) goes to the store in one atomic batch, so holding each response until its usage is stored
  * costs one store round trip per batch rather than per request.
@@ -51,12 +63,10 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     let delay = firstDelay;
     // The same number on every attempt: a retry after a lost reply must not add the batch twice.
     const seq = ++batches;
+    const increments = sumPerBuy(batch);
     while (!closed) {
       try {
-        await store.addUsage(
-          batch.map((waiter) => waiter.increment),
-          { writer, seq },
-        );
+        await store.addUsage(increments, { writer, seq });
         if (!healthy) log.info('usage commits succeed again');
         healthy = true;
         for (const waiter of batch) waiter.resolve();

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { pino } from 'pino';
+import { createUsageRecorder } from '../../src/accounting/usage-recorder.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { Store, UsageIncrement } from '../../src/store/store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ap-recorder-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function storeWithBuys(apiKeys: string[]): Promise<Store> {
+  const store = openSqliteStore({ filename: join(dir, `${apiKeys.join('-')}.sqlite`) });
+  await store.addService({
+    publicPath: '/svc',
+    url: 'http://127.0.0.1:1',
+    appId: 'app',
+    methods: ['GET'],
+    isContextBroker: false,
+  });
+  for (const [i, apiKey] of apiKeys.entries()) {
+    await store.addBuy({
+      apiKey,
+      publicPath: '/svc',
+      orderId: `o${i}`,
+      productId: 'p',
+      customer: 'alice',
+      unit: 'megabyte',
+      recordType: 'datausage',
+    });
+  }
+  return store;
+}
+
+test('the increments of one turn reach the store as one batch with one sum per buy', async () => {
+  const store = await storeWithBuys(['a', 'b']);
+  const batches: UsageIncrement[][] = [];
+  const observed: Store = {
+    ...store,
+    addUsage: (increments, batch) => {
+      batches.push([...increments]);
+      return store.addUsage(increments, batch);
+    },
+  };
+  const recorder = createUsageRecorder({ store: observed, log: pino({ level: 'silent' }) });
+  const amounts = [0.5, 0.25, 1.5, 3, 0.125];
+  const recorded = amounts.flatMap((amount) => [
+    recorder.record('a', amount),
+    recorder.record('b', amount * 2),
+  ]);
+  await Promise.all(recorded);
+
+  assert.deepEqual(batches, [
+    [
+      { apiKey: 'a', amount: 5.375 },
+      { apiKey: 'b', amount: 10.75 },
+    ],
+  ]);
+  assert.equal((await store.getUsage('a'))?.pending, 5.375);
+  assert.equal((await store.getUsage('b'))?.pending, 10.75);
+  await store.close();
+});
