@@ -1,29 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
+import { describe, test } from 'node:test';
 import { eventually, request } from '../support/client.ts';
 import { freePort } from '../support/free-port.ts';
-import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { suiteServers } from '../support/suite-servers.ts';
 
 for (const backend of storeBackends()) {
   describe(`backends failing under sustained load on ${backend.name}`, () => {
-    let idm: FakeIdm;
-    let api: FakeBackend;
-    before(async () => {
-      [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
-      idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
-    });
-    after(async () => {
-      await Promise.all([idm.close(), api.close()]);
-    });
+    const servers = suiteServers();
 
     test('refused, reset, reset mid-body and hanging backends: 502/504 or a cut body, never billed, process healthy', async () => {
       const database = backend.database();
-      const store = await seedOneBuy(database, api.url);
+      const store = await seedOneBuy(database, servers.api.url);
       // A service whose backend refuses connections: nothing listens on its port.
       await store.addService({
         publicPath: '/dead',
@@ -43,7 +34,7 @@ for (const backend of storeBackends()) {
       });
       const proxy = await startProxyProcess({
         ...databaseEnv(database),
-        ACCOUNTING_PROXY_IDM_URL: idm.url,
+        ACCOUNTING_PROXY_IDM_URL: servers.idm.url,
         ACCOUNTING_PROXY_BACKEND_TIMEOUT: '300',
       });
       const failing = sustainedLoad(proxy.url, {

@@ -1,32 +1,26 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
+import { before, describe, test } from 'node:test';
 import { eventually, request } from '../support/client.ts';
-import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
+import { keyrockUser } from '../support/idm.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { suiteServers } from '../support/suite-servers.ts';
 
 for (const backend of storeBackends()) {
   describe(`IdM down under sustained load, then back, on ${backend.name}`, () => {
-    let idm: FakeIdm;
-    let api: FakeBackend;
-    before(async () => {
-      [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
-      idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
-      idm.users.set('alice-new-token', keyrockUser('alice', 'app-1'));
-    });
-    after(async () => {
-      await Promise.all([idm.close(), api.close()]);
+    const servers = suiteServers();
+    before(() => {
+      servers.idm.users.set('alice-new-token', keyrockUser('alice', 'app-1'));
     });
 
     test('cached tokens keep working, new tokens get 503, and it recovers without a restart', async () => {
       const database = backend.database();
-      const store = await seedOneBuy(database, api.url);
+      const store = await seedOneBuy(database, servers.api.url);
       const proxy = await startProxyProcess({
         ...databaseEnv(database),
-        ACCOUNTING_PROXY_IDM_URL: idm.url,
+        ACCOUNTING_PROXY_IDM_URL: servers.idm.url,
         ACCOUNTING_PROXY_IDM_TIMEOUT: '2000',
       });
       const load = sustainedLoad(proxy.url, {
@@ -37,7 +31,7 @@ for (const backend of storeBackends()) {
       const newcomer = { 'x-auth-token': 'alice-new-token', 'x-api-key': 'key' };
       try {
         await eventually(() => load.count(200) >= 100, 10_000);
-        await idm.goDown();
+        await servers.idm.goDown();
         const okWhenDown = load.count(200);
 
         const refused = await request(`${proxy.url}/svc/echo`, { headers: newcomer });
@@ -46,7 +40,7 @@ for (const backend of storeBackends()) {
         // The cached token is served throughout the outage.
         await eventually(() => load.count(200) >= okWhenDown + 300, 10_000);
 
-        await idm.comeBack();
+        await servers.idm.comeBack();
         await eventually(
           async () =>
             (await request(`${proxy.url}/svc/echo`, { headers: newcomer })).status === 200,
@@ -55,7 +49,7 @@ for (const backend of storeBackends()) {
         const tally = await load.stop();
         assert.deepEqual([...tally.statuses.keys()], [200], 'the load only ever saw 200');
         assert.equal(tally.broken, 0);
-        assert.equal(idm.calls.get('alice-token'), 1, 'one IdM call for the cached token');
+        assert.equal(servers.idm.calls.get('alice-token'), 1, 'one IdM call for the cached token');
         assert.equal(proxy.child.exitCode, null, 'the proxy never exited');
         assert.equal((await store.getUsage('key'))?.pending, load.count(200) + 1);
       } finally {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Store } from '../../src/store/store.ts';
-import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
-import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { suiteServers } from '../support/suite-servers.ts';
 import { FakeUsageApi } from '../support/usage-server.ts';
 
 /** Usage the store holds for a buy: not yet reported, plus the record waiting in its outbox. */
@@ -18,27 +17,24 @@ async function storedUsage(store: Store, apiKey: string): Promise<number> {
 
 for (const backend of storeBackends()) {
   describe(`kill -9 under sustained load on ${backend.name}`, () => {
-    let idm: FakeIdm;
-    let api: FakeBackend;
+    const servers = suiteServers();
     let usage: FakeUsageApi;
     before(async () => {
-      [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
-      idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
       usage = new FakeUsageApi();
       await usage.start();
       usage.contract('o', 'p', 'alice', ['call']);
     });
     after(async () => {
-      await Promise.all([idm.close(), api.close(), usage.stop()]);
+      await usage.stop();
     });
 
     test('stored usage is between what clients completed and that plus in flight; the outbox resumes after restart', async () => {
       const database = backend.database();
-      const store = await seedOneBuy(database, api.url);
+      const store = await seedOneBuy(database, servers.api.url);
       await store.setMarketplaceToken(usage.token);
       const env = {
         ...databaseEnv(database),
-        ACCOUNTING_PROXY_IDM_URL: idm.url,
+        ACCOUNTING_PROXY_IDM_URL: servers.idm.url,
         ACCOUNTING_PROXY_USAGE_API_URL: usage.url,
         ACCOUNTING_PROXY_USAGE_SCHEDULE: '* * * * * *',
         ACCOUNTING_PROXY_USAGE_RETRY: '50',

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { openStore } from '../../src/store/open.ts';
-import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
+import { startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
-import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
+import { keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { suiteServers } from '../support/suite-servers.ts';
 
 /** Status of one request, or 0 if it failed. */
 function status(url: string, headers: Record<string, string>, agent: Agent): Promise<number> {
@@ -24,33 +25,25 @@ function status(url: string, headers: Record<string, string>, agent: Agent): Pro
 
 for (const backend of storeBackends()) {
   describe(`proxy lifecycle on ${backend.name}`, () => {
-    let idm: FakeIdm;
-    let api: FakeBackend;
-    before(async () => {
-      [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
-      idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
-    });
-    after(async () => {
-      await Promise.all([idm.close(), api.close()]);
-    });
+    const servers = suiteServers();
 
     test('SIGTERM with 200 requests in flight: all complete, all metered, exit 0', async () => {
       const database = backend.database();
-      const store = await seedOneBuy(database, api.url);
+      const store = await seedOneBuy(database, servers.api.url);
       const proxy = await startProxyProcess({
         ...databaseEnv(database),
-        ACCOUNTING_PROXY_IDM_URL: idm.url,
+        ACCOUNTING_PROXY_IDM_URL: servers.idm.url,
       });
       const agent = new Agent({ keepAlive: true, maxSockets: 200 });
       try {
         const headers = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
         // warm the token cache, so all 200 are forwarded at once
         assert.equal((await request(`${proxy.url}/svc/echo`, { headers })).status, 200);
-        const seen = api.received.length;
+        const seen = servers.api.received.length;
         const responses = Array.from({ length: 200 }, () =>
           status(`${proxy.url}/svc/delay/400`, headers, agent),
         );
-        await eventually(() => api.received.length - seen === 200, 10_000);
+        await eventually(() => servers.api.received.length - seen === 200, 10_000);
         proxy.child.kill('SIGTERM');
         const statuses = await Promise.all(responses);
         assert.deepEqual(

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
-import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { suiteServers } from '../support/suite-servers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -41,22 +40,14 @@ async function lockSqliteFile(file: string): Promise<{ release(): Promise<void> 
 
 describe('SQLite file locked by another process under sustained load', () => {
   const [sqlite] = storeBackends();
-  let idm: FakeIdm;
-  let api: FakeBackend;
-  before(async () => {
-    [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
-    idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
-  });
-  after(async () => {
-    await Promise.all([idm.close(), api.close()]);
-  });
+  const servers = suiteServers();
 
   test('no crash, newcomers 503 while it lasts, commits retried with a clear log, nothing lost', async () => {
     const database = sqlite?.database() ?? assert.fail('no SQLite backend');
-    const store = await seedOneBuy(database, api.url);
+    const store = await seedOneBuy(database, servers.api.url);
     const proxy = await startProxyProcess({
       ...databaseEnv(database),
-      ACCOUNTING_PROXY_IDM_URL: idm.url,
+      ACCOUNTING_PROXY_IDM_URL: servers.idm.url,
     });
     const buyer = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
     const load = sustainedLoad(proxy.url, { concurrency: 6, paths: ['/svc/echo'], headers: buyer });

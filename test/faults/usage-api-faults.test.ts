@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Store } from '../../src/store/store.ts';
-import { type FakeBackend, startFakeBackend } from '../support/backend.ts';
 import { eventually } from '../support/client.ts';
-import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { suiteServers } from '../support/suite-servers.ts';
 import { FakeUsageApi } from '../support/usage-server.ts';
 
 async function unreported(store: Store): Promise<number> {
@@ -19,27 +18,19 @@ const occurrences = (text: string, needle: string) => text.split(needle).length 
 
 for (const backend of storeBackends()) {
   describe(`usage API failing under sustained load on ${backend.name}`, () => {
-    let idm: FakeIdm;
-    let api: FakeBackend;
-    before(async () => {
-      [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
-      idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
-    });
-    after(async () => {
-      await Promise.all([idm.close(), api.close()]);
-    });
+    const servers = suiteServers();
 
     test('down for many cycles, then answering 500, then timing out after storing: everything reported exactly once', async () => {
       const usage = new FakeUsageApi();
       await usage.start();
       usage.contract('o', 'p', 'alice', ['call']);
       const database = backend.database();
-      const store = await seedOneBuy(database, api.url);
+      const store = await seedOneBuy(database, servers.api.url);
       await store.setMarketplaceToken(usage.token);
       await usage.stop();
       const proxy = await startProxyProcess({
         ...databaseEnv(database),
-        ACCOUNTING_PROXY_IDM_URL: idm.url,
+        ACCOUNTING_PROXY_IDM_URL: servers.idm.url,
         ACCOUNTING_PROXY_USAGE_API_URL: usage.url,
         ACCOUNTING_PROXY_USAGE_SCHEDULE: '* * * * * *',
         ACCOUNTING_PROXY_USAGE_RETRY: '50',
