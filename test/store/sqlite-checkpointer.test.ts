@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { CheckpointResult } from '../../src/store/sqlite-checkpointer.ts';
-import type { Store } from '../../src/store/store.ts';
+import { addOneBuy } from '../support/seed.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-checkpoint-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,7 +27,7 @@ test('a worker thread checkpoints the WAL and restarts it under steady commits, 
       onError: (message) => errors.push(message),
     },
   });
-  await seedBuy(store);
+  await addOneBuy(store, 'http://127.0.0.1:1');
 
   // A passive checkpoint alone never restarts the WAL while commits continue: its frame count
   // would only grow. Commits go on (bounded) until the WAL has passed the limit and restarted.
@@ -58,7 +58,7 @@ test('commits no longer checkpoint inline while the worker runs', async () => {
     filename,
     backgroundCheckpoints: { intervalMs: 3_600_000, onError: () => {} },
   });
-  await seedBuy(store);
+  await addOneBuy(store, 'http://127.0.0.1:1');
   const commit = (count: number) => {
     for (let i = 0; i < count; i++) void store.addUsage([{ apiKey: 'key', amount: 1 }]);
   };
@@ -74,22 +74,3 @@ test('commits no longer checkpoint inline while the worker runs', async () => {
   await store.close();
   assert.equal(existsSync(`${filename}-wal`), false);
 });
-
-async function seedBuy(store: Store): Promise<void> {
-  await store.addService({
-    publicPath: '/svc',
-    url: 'http://127.0.0.1:1',
-    appId: 'app',
-    methods: ['GET'],
-    isContextBroker: false,
-  });
-  await store.addBuy({
-    apiKey: 'key',
-    publicPath: '/svc',
-    orderId: 'o',
-    productId: 'p',
-    customer: 'alice',
-    unit: 'call',
-    recordType: 'callusage',
-  });
-}

@@ -12,6 +12,12 @@ export async function seedOneBuy(
   unit = 'call',
 ): Promise<Store> {
   const store = await openStore(database);
+  await addOneBuy(store, backendUrl, unit);
+  return store;
+}
+
+/** Adds what `seedOneBuy` describes to a store already open. */
+export async function addOneBuy(store: Store, backendUrl: string, unit = 'call'): Promise<void> {
   await store.addService({
     publicPath: '/svc',
     url: backendUrl,
@@ -28,5 +34,4 @@ export async function seedOneBuy(
     unit,
     recordType: `${unit}usage`,
   });
-  return store;
 }
