@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request } from './undici-agent.ts';
 
 export interface JsonResponse {
   status: number;
@@ -40,8 +40,10 @@ export function createJsonClient(options: { baseUrl: string; timeoutMs: number }
     headers: Record<string, string>,
     body: string | null,
   ): Promise<JsonResponse> => {
-    const response = await request(joinUrl(options.baseUrl, path), {
-      dispatcher,
+    const url = new URL(joinUrl(options.baseUrl, path));
+    const response = await request(dispatcher, {
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method,
       headers: { accept: 'application/json', ...headers },
       body,

@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { type AccountingProxyError, proxyError } from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
+import { Agent } from '../http/undici-agent.ts';
 import type { Logger } from '../log.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 
