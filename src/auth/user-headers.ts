@@ -8,6 +8,15 @@ const SAFE_HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const headerValue = (value: string) =>
   SAFE_HEADER_VALUE.test(value) ? value : encodeURIComponent(value);
 
+type Roles = Config['oauth2']['roles'];
+
+// The token validator hands out one user object per cached token, so the headers are computed
+// once per token rather than once per request.
+const computed = new WeakMap<
+  IdmUser,
+  { token: string; roles: Roles; headers: Readonly<OutgoingHttpHeaders> }
+>();
+
 /**
  * The identity headers the original proxy gives backends. X-Roles lists, each followed by a comma,
  * the user's role ids that are one of the configured admin, seller or customer roles.
@@ -15,8 +24,16 @@ const headerValue = (value: string) =>
 export function userHeaders(
   user: IdmUser,
   token: string,
-  roles: Config['oauth2']['roles'],
-): OutgoingHttpHeaders {
+  roles: Roles,
+): Readonly<OutgoingHttpHeaders> {
+  const known = computed.get(user);
+  if (known && known.token === token && known.roles === roles) return known.headers;
+  const headers = Object.freeze(buildUserHeaders(user, token, roles));
+  computed.set(user, { token, roles, headers });
+  return headers;
+}
+
+function buildUserHeaders(user: IdmUser, token: string, roles: Roles): OutgoingHttpHeaders {
   const known = new Set([roles.admin, roles.seller, roles.customer]);
   let xRoles = '';
   for (const role of user.roles) {
