@@ -40,6 +40,11 @@ const table = {
     status: 404,
     message: (apiKey: string) => `No buy with API key "${apiKey.slice(0, 8)}…".`,
   },
+  BUY_NOT_HELD: {
+    status: 404,
+    message: (orderId: string, productId: string) =>
+      `No buy of order "${orderId}" and product "${productId}" has a record rejected by the marketplace or out of step with it.`,
+  },
   BUY_UNIT_CHANGE: {
     status: 422,
     message: (from: string, to: string) =>

@@ -23,6 +23,8 @@ export interface AdminAppOptions {
   /** The port the proxy listens on, for URLs of requests without a Host header. */
   port(): number;
   log: Logger;
+  /** When things happen (default: the system clock). */
+  now?: () => Date;
 }
 
 const onlyMethod =
@@ -56,7 +58,7 @@ export function createAdminApp(options: AdminAppOptions): Express {
     user,
     keysRoute(store, { https: config.accounting_proxy.https.enabled, port: options.port }),
   );
-  app.post(paths.checkURL, marketplace, user, jsonBody, checkUrlRoute(store, log));
+  app.post(paths.checkURL, marketplace, user, jsonBody, checkUrlRoute(store, log, options.now ?? (() => new Date())));
   app.post(paths.newBuy, marketplace, jsonBody, newBuyRoute(buys));
   app.post(paths.deleteBuy, marketplace, jsonBody, deleteBuyRoute(buys));
   for (const path of [paths.units, paths.keys]) app.all(path, onlyMethod('GET'));

@@ -13,6 +13,7 @@ import { registerDeleteService } from './commands/delete-service.ts';
 import { registerGetAdmins } from './commands/get-admins.ts';
 import { registerGetService } from './commands/get-service.ts';
 import { ReportIncomplete, registerReport } from './commands/report.ts';
+import { registerResume } from './commands/resume.ts';
 import { registerUsage } from './commands/usage.ts';
 import type { CliIo } from './context.ts';
 
@@ -41,6 +42,7 @@ function buildProgram(io: CliIo): Command {
     registerGetAdmins,
     registerUsage,
     registerReport,
+    registerResume,
   ]) {
     register(program, io);
   }

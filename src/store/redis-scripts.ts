@@ -135,8 +135,12 @@ export const scripts = {
     end
     for i = 4, #ARGV, 2 do
       local buy = k('buy', ARGV[i])
-      if redis.call('EXISTS', buy) == 1 then
-        redis.call('HINCRBYFLOAT', buy, 'pending', ARGV[i + 1])
+      local pending = redis.call('HGET', buy, 'pending')
+      if pending then
+        -- Not HINCRBYFLOAT: it keeps 17 decimal places, so tiny amounts would vanish and the sum
+        -- would differ from SQLite's. %.17g gives back the exact double.
+        local sum = tonumber(pending) + tonumber(ARGV[i + 1])
+        redis.call('HSET', buy, 'pending', string.format('%.17g', sum))
       end
     end
     return 'OK'`,
@@ -185,7 +189,7 @@ export const scripts = {
     local f = redis.call('HMGET', buy, 'outboxValue', 'correlationNumber', 'outboxDate', 'revoked',
       'pending', 'publicPath', 'identity')
     if not f[1] or tonumber(f[2]) ~= tonumber(ARGV[3]) then return 'OK' end
-    redis.call('HDEL', buy, 'outboxValue', 'outboxDate')
+    redis.call('HDEL', buy, 'outboxValue', 'outboxDate', 'reportStatus')
     redis.call('HSET', buy, 'lastRecordDate', f[3])
     redis.call('HINCRBY', buy, 'correlationNumber', 1)
     if f[4] == '1' and tonumber(f[5]) == 0 then
@@ -193,6 +197,59 @@ export const scripts = {
       redis.call('SREM', k('service-buys', f[6]), apiKey)
       redis.call('SREM', k('revoked-buys'), apiKey)
     end
+    return 'OK'`,
+
+  // ARGV[2]: apiKey, ARGV[3]: the outbox record's correlation number, ARGV[4]: JSON or '' to clear.
+  setReportStatus: `${keys}
+    local buy = k('buy', ARGV[2])
+    local f = redis.call('HMGET', buy, 'outboxValue', 'correlationNumber')
+    if not f[1] or tonumber(f[2]) ~= tonumber(ARGV[3]) then return 'OK' end
+    if ARGV[4] == '' then redis.call('HDEL', buy, 'reportStatus')
+    else redis.call('HSET', buy, 'reportStatus', ARGV[4]) end
+    return 'OK'`,
+
+  // ARGV[2]: key, ARGV[3]: received at (ISO 8601), ARGV[4]: how many keys are kept. Each field of
+  // the hash is a key, its value the JSON of {seq, receivedAt, state, checkedAt}.
+  addMarketplaceKey: `${keys}
+    local all, field = k('marketplace-keys'), ARGV[2]
+    local seq = redis.call('INCR', k('marketplace-key-seq'))
+    local entry = { state = 'untried' }
+    local known = redis.call('HGET', all, field)
+    if known then entry = cjson.decode(known) end
+    entry.seq, entry.receivedAt = seq, ARGV[3]
+    redis.call('HSET', all, field, cjson.encode(entry))
+    local entries = redis.call('HGETALL', all)
+    local kept = tonumber(ARGV[4])
+    if #entries / 2 > kept then
+      local order = {}
+      for i = 1, #entries, 2 do
+        table.insert(order, { entries[i], cjson.decode(entries[i + 1]).seq })
+      end
+      table.sort(order, function(a, b) return a[2] > b[2] end)
+      for i = kept + 1, #order do redis.call('HDEL', all, order[i][1]) end
+    end
+    return 'OK'`,
+
+  // ARGV[2]: key, ARGV[3]: state, ARGV[4]: checked at (ISO 8601).
+  setMarketplaceKeyState: `${keys}
+    local all = k('marketplace-keys')
+    local known = redis.call('HGET', all, ARGV[2])
+    if not known then return 'OK' end
+    local entry = cjson.decode(known)
+    entry.state, entry.checkedAt = ARGV[3], ARGV[4]
+    redis.call('HSET', all, ARGV[2], cjson.encode(entry))
+    return 'OK'`,
+
+  // The single token of the first layout becomes the list's only key, once. ARGV[2]: now.
+  migrateMarketplaceToken: `${keys}
+    local legacy = redis.call('GET', k('marketplace-token'))
+    if not legacy then return 'OK' end
+    if redis.call('EXISTS', k('marketplace-keys')) == 0 then
+      local seq = redis.call('INCR', k('marketplace-key-seq'))
+      redis.call('HSET', k('marketplace-keys'), legacy,
+        cjson.encode({ seq = seq, receivedAt = ARGV[2], state = 'untried' }))
+    end
+    redis.call('DEL', k('marketplace-token'))
     return 'OK'`,
 
   // ARGV[2]: lock name, ARGV[3]: owner, ARGV[4]: ttl in ms.

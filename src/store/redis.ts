@@ -1,14 +1,16 @@
 import { Redis } from 'ioredis';
 import { type ErrorCode, proxyError } from '../errors.ts';
 import { type ScriptName, scripts } from './redis-scripts.ts';
-import type {
-  Buy,
-  BuyIdentity,
-  ReportableBuy,
-  RoutingState,
-  Service,
-  Store,
-  Subscription,
+import {
+  type Buy,
+  type BuyIdentity,
+  MARKETPLACE_KEYS_KEPT,
+  type MarketplaceKey,
+  type ReportableBuy,
+  type RoutingState,
+  type Service,
+  type Store,
+  type Subscription,
 } from './store.ts';
 import { assertValidAmount } from './usage-amount.ts';
 
@@ -37,8 +39,16 @@ const toReportable = (
           date: hash.outboxDate ?? '',
         },
   revoked: hash.revoked === '1',
+  reportStatus: hash.reportStatus === undefined ? undefined : JSON.parse(hash.reportStatus),
   seq: Number(hash.seq ?? 0),
 });
+
+interface MarketplaceKeyEntry {
+  seq: number;
+  receivedAt: string;
+  state: MarketplaceKey['state'];
+  checkedAt?: string;
+}
 
 // JSON keeps the four fields apart: no concatenation of ids can collide with another.
 const identityKey = ({ orderId, productId, customer, publicPath }: BuyIdentity) =>
@@ -138,6 +148,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   };
   const change = async (name: ScriptName, ...args: (string | number)[]) =>
     throwIfError(await run(name, ...args));
+  await change('migrateMarketplaceToken', new Date().toISOString());
 
   const readBuys = async (apiKeys: string[]): Promise<Buy[]> => {
     const pipeline = redis.pipeline();
@@ -247,6 +258,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     completeRecord: (apiKey, correlationNumber) =>
       change('completeRecord', apiKey, correlationNumber),
+    setReportStatus: (apiKey, correlationNumber, status) =>
+      change('setReportStatus', apiKey, correlationNumber, status ? JSON.stringify(status) : ''),
     acquireLock: async (name, owner, ttlMs) =>
       ((await run('acquireLock', name, owner, ttlMs)) as unknown as number) === 1,
     releaseLock: (name, owner) => change('releaseLock', name, owner),
@@ -276,10 +289,17 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     getSpecificationHref: async (unit) =>
       (await redis.hget(key('specifications'), unit)) ?? undefined,
-    setMarketplaceToken: async (token) => {
-      await redis.set(key('marketplace-token'), token);
+    addMarketplaceKey: (marketplaceKey, receivedAt) =>
+      change('addMarketplaceKey', marketplaceKey, receivedAt.toISOString(), MARKETPLACE_KEYS_KEPT),
+    listMarketplaceKeys: async () => {
+      const entries = await redis.hgetall(key('marketplace-keys'));
+      return Object.entries(entries)
+        .map(([k, json]) => ({ key: k, ...(JSON.parse(json) as MarketplaceKeyEntry) }))
+        .sort((a, b) => b.seq - a.seq)
+        .map(({ seq: _seq, ...entry }) => entry);
     },
-    getMarketplaceToken: async () => (await redis.get(key('marketplace-token'))) ?? undefined,
+    setMarketplaceKeyState: (marketplaceKey, state, checkedAt) =>
+      change('setMarketplaceKeyState', marketplaceKey, state, checkedAt.toISOString()),
 
     addSubscription: (s) =>
       change(

@@ -4,7 +4,7 @@ import type { Database } from 'better-sqlite3';
  * Schema migrations, applied in order; `PRAGMA user_version` records how many have run, so a newer
  * proxy upgrades an older file in place and never re-runs a step.
  */
-const migrations: readonly string[] = [
+export const migrations: readonly string[] = [
   `
   CREATE TABLE services (
     public_path TEXT PRIMARY KEY,
@@ -74,6 +74,22 @@ const migrations: readonly string[] = [
     version INTEGER NOT NULL
   );
   INSERT INTO routing_version (id, version) VALUES (1, 0);
+  `,
+  // Several marketplace keys, because the newest may never be committed; why a record is stuck.
+  `
+  CREATE TABLE marketplace_keys (
+    key TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('untried', 'accepted', 'refused')),
+    checked_at TEXT,
+    seq INTEGER NOT NULL
+  );
+  INSERT INTO marketplace_keys (key, received_at, state, seq)
+    SELECT value, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'untried', 1
+    FROM settings WHERE key = 'marketplace_token';
+  DELETE FROM settings WHERE key = 'marketplace_token';
+  -- JSON of a ReportStatus, NULL while reporting is fine.
+  ALTER TABLE buys ADD COLUMN report_status TEXT;
   `,
 ];
 

@@ -2,17 +2,19 @@ import Database from 'better-sqlite3';
 import { proxyError } from '../errors.ts';
 import { type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
 import { migrate } from './sqlite-schema.ts';
-import type {
-  Buy,
-  BuyIdentity,
-  BuyUsage,
-  ReportableBuy,
-  RoutingState,
-  Service,
-  Store,
-  Subscription,
-  UsageBatch,
-  UsageIncrement,
+import {
+  type Buy,
+  type BuyIdentity,
+  type BuyUsage,
+  MARKETPLACE_KEYS_KEPT,
+  type MarketplaceKey,
+  type ReportableBuy,
+  type RoutingState,
+  type Service,
+  type Store,
+  type Subscription,
+  type UsageBatch,
+  type UsageIncrement,
 } from './store.ts';
 import { assertValidAmount } from './usage-amount.ts';
 
@@ -75,6 +77,7 @@ interface UsageRow extends BuyRow {
   outbox_date: string | null;
   last_record_date: string | null;
   revoked: number;
+  report_status: string | null;
 }
 
 const toReportable = (row: UsageRow): ReportableBuy => ({
@@ -90,6 +93,21 @@ const toReportable = (row: UsageRow): ReportableBuy => ({
           date: row.outbox_date ?? '',
         },
   revoked: row.revoked === 1,
+  reportStatus: row.report_status === null ? undefined : JSON.parse(row.report_status),
+});
+
+interface MarketplaceKeyRow {
+  key: string;
+  received_at: string;
+  state: MarketplaceKey['state'];
+  checked_at: string | null;
+}
+
+const toMarketplaceKey = (row: MarketplaceKeyRow): MarketplaceKey => ({
+  key: row.key,
+  receivedAt: row.received_at,
+  state: row.state,
+  ...(row.checked_at === null ? {} : { checkedAt: row.checked_at }),
 });
 
 const withOutbox = (row: UsageRow) => {
@@ -205,7 +223,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ),
     completeRecord: db.prepare(
       `UPDATE buys SET outbox_value = NULL, outbox_date = NULL, last_record_date = outbox_date,
-       correlation_number = correlation_number + 1
+       correlation_number = correlation_number + 1, report_status = NULL
+       WHERE api_key = ? AND outbox_value IS NOT NULL AND correlation_number = ?`,
+    ),
+    setReportStatus: db.prepare(
+      `UPDATE buys SET report_status = ?
        WHERE api_key = ? AND outbox_value IS NOT NULL AND correlation_number = ?`,
     ),
     deleteSpentRevoked: db.prepare(
@@ -233,10 +255,21 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       'INSERT INTO specifications (unit, href) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET href = excluded.href',
     ),
     getHref: db.prepare('SELECT href FROM specifications WHERE unit = ?').pluck(),
-    setSetting: db.prepare(
-      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    addMarketplaceKey: db.prepare(
+      `INSERT INTO marketplace_keys (key, received_at, state, seq)
+       VALUES (?, ?, 'untried', (SELECT coalesce(max(seq), 0) + 1 FROM marketplace_keys))
+       ON CONFLICT (key) DO UPDATE SET received_at = excluded.received_at, seq = excluded.seq`,
     ),
-    getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
+    trimMarketplaceKeys: db.prepare(
+      `DELETE FROM marketplace_keys WHERE key NOT IN
+       (SELECT key FROM marketplace_keys ORDER BY seq DESC LIMIT ${MARKETPLACE_KEYS_KEPT})`,
+    ),
+    listMarketplaceKeys: db.prepare<[], MarketplaceKeyRow>(
+      'SELECT key, received_at, state, checked_at FROM marketplace_keys ORDER BY seq DESC',
+    ),
+    setMarketplaceKeyState: db.prepare(
+      'UPDATE marketplace_keys SET state = ?, checked_at = ? WHERE key = ?',
+    ),
     insertSubscription: db.prepare(
       `INSERT OR REPLACE INTO subscriptions (subscription_id, api_key, notification_url, version,
        secret, fiware_service, fiware_service_path) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -298,6 +331,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     if (sql.completeRecord.run(apiKey, correlationNumber).changes === 1) {
       sql.deleteSpentRevoked.run(apiKey);
     }
+  });
+
+  const addMarketplaceKey = db.transaction((key: string, receivedAt: string) => {
+    sql.addMarketplaceKey.run(key, receivedAt);
+    sql.trimMarketplaceKeys.run();
   });
 
   const readRoutingState = db.transaction(
@@ -401,6 +439,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     prepareRecord: async (apiKey, now) => prepareRecord.immediate(apiKey, now),
     completeRecord: async (apiKey, correlationNumber) =>
       completeRecord.immediate(apiKey, correlationNumber),
+    setReportStatus: async (apiKey, correlationNumber, status) => {
+      sql.setReportStatus.run(status ? JSON.stringify(status) : null, apiKey, correlationNumber);
+    },
 
     acquireLock: async (name, owner, ttlMs) => {
       const now = Date.now();
@@ -421,10 +462,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       sql.setHref.run(unit, href);
     },
     getSpecificationHref: async (unit) => sql.getHref.get(unit) as string | undefined,
-    setMarketplaceToken: async (token) => {
-      sql.setSetting.run('marketplace_token', token);
+    addMarketplaceKey: async (key, receivedAt) => {
+      addMarketplaceKey.immediate(key, receivedAt.toISOString());
     },
-    getMarketplaceToken: async () => sql.getSetting.get('marketplace_token') as string | undefined,
+    listMarketplaceKeys: async () => sql.listMarketplaceKeys.all().map(toMarketplaceKey),
+    setMarketplaceKeyState: async (key, state, checkedAt) => {
+      sql.setMarketplaceKeyState.run(state, checkedAt.toISOString(), key);
+    },
 
     addSubscription: async (s) => {
       if (!sql.getBuy.get(s.apiKey)) throw proxyError('BUY_NOT_FOUND', s.apiKey);

@@ -43,13 +43,53 @@ export interface OutboxRecord {
   date: string;
 }
 
+/**
+ * Why the buy's outbox record has not reached the marketplace yet. Absent while reporting is fine;
+ * cleared when the record is completed.
+ */
+export interface ReportStatus {
+  /**
+   * `unknown`: the last send had no answer (timeout, cut connection, 5xx), it is resent identical;
+   * `rejected`: the marketplace refused the record as it stands, it is resent once per scheduled
+   * cycle; `out-of-step`: the marketplace expects another correlation number, nothing is sent
+   * until an operator resumes the buy.
+   */
+  state: 'unknown' | 'rejected' | 'out-of-step';
+  /** The marketplace's message, or what went wrong. */
+  message: string;
+  /** ISO 8601: when the record first got into this state. */
+  since: string;
+  /** ISO 8601: when the record was last sent. */
+  lastAttempt: string;
+  /** The correlation number the marketplace expects (`out-of-step`). */
+  expected?: number;
+}
+
 /** A buy with pending usage or an unsent record, active or revoked. */
 export interface ReportableBuy extends Buy {
   pending: number;
   correlationNumber: number;
   outbox: OutboxRecord | undefined;
   revoked: boolean;
+  reportStatus: ReportStatus | undefined;
 }
+
+/**
+ * A key the marketplace sent with `POST urls` for reporting usage. The newest is not always
+ * usable: the marketplace commits it only after the proxy answered (marketplace-contract §3.3).
+ */
+export interface MarketplaceKey {
+  key: string;
+  /** ISO 8601. */
+  receivedAt: string;
+  /** `accepted`: the usage API took a call with it; `refused`: it answered 401 to the last one. */
+  state: 'untried' | 'accepted' | 'refused';
+  /** ISO 8601: when the state was last learnt, absent while untried. */
+  checkedAt?: string;
+}
+
+/** How many marketplace keys are kept, newest first. */
+export const MARKETPLACE_KEYS_KEPT = 10;
 
 export interface UsageIncrement {
   apiKey: string;
@@ -150,6 +190,15 @@ export interface Store {
    * buy with nothing left is removed. No-op unless that record is in the outbox.
    */
   completeRecord(apiKey: string, correlationNumber: number): Promise<void>;
+  /**
+   * Records (or clears, with undefined) why the outbox record numbered `correlationNumber` has not
+   * been accepted yet. No-op unless that record is in the outbox.
+   */
+  setReportStatus(
+    apiKey: string,
+    correlationNumber: number,
+    status: ReportStatus | undefined,
+  ): Promise<void>;
 
   /** Takes or renews a named lock for `ttlMs`; false while another owner holds it. */
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -159,8 +208,19 @@ export interface Store {
 
   setSpecificationHref(unit: string, href: string): Promise<void>;
   getSpecificationHref(unit: string): Promise<string | undefined>;
-  setMarketplaceToken(token: string): Promise<void>;
-  getMarketplaceToken(): Promise<string | undefined>;
+  /**
+   * Keeps a key of `POST urls` as the newest, with its state if it is known already; only the
+   * newest MARKETPLACE_KEYS_KEPT are kept.
+   */
+  addMarketplaceKey(key: string, receivedAt: Date): Promise<void>;
+  /** Newest first. */
+  listMarketplaceKeys(): Promise<MarketplaceKey[]>;
+  /** No-op for a key no longer kept. */
+  setMarketplaceKeyState(
+    key: string,
+    state: 'accepted' | 'refused',
+    checkedAt: Date,
+  ): Promise<void>;
 
   /** Needs the buy. */
   addSubscription(subscription: Subscription): Promise<void>;

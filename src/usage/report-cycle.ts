@@ -1,24 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { Logger } from '../log.ts';
-import type { ReportableBuy, Store } from '../store/store.ts';
+import type { ReportableBuy, ReportStatus, Store } from '../store/store.ts';
+import { type KeySession, openKeySession } from './key-session.ts';
+import { judgeRecordAnswer } from './record-verdict.ts';
+import { ReportLockLost, reportLock } from './report-lock.ts';
 import type { UsageApi } from './usage-api.ts';
 import { usageRecord } from './usage-record.ts';
 
-export const REPORT_LOCK = 'usage-report';
-
-/** Whether a lock owner `host:pid:…` names a process of this host that no longer runs. */
-function isDeadLocalProcess(owner: string): boolean {
-  const [host, pid] = owner.split(':');
-  if (host !== hostname() || !pid || Number(pid) === process.pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
+export { REPORT_LOCK } from './report-lock.ts';
 
 export interface SentRecord {
   apiKey: string;
@@ -30,12 +19,28 @@ export interface SentRecord {
   date: string;
 }
 
+/** A buy whose record the marketplace will not take as it stands: an operator has to look. */
+export interface HeldBuy {
+  orderId: string;
+  productId: string;
+  unit: string;
+  correlationNumber: number;
+  state: 'rejected' | 'out-of-step';
+  message: string;
+  since: string;
+  expected?: number;
+}
+
 export interface CycleResult {
   /** Why nothing was attempted, if so. */
-  skipped?: 'locked' | 'no-token';
+  skipped?: 'locked' | 'no-key';
+  /** Why the cycle stopped before the end: another process took over its lock. */
+  interrupted?: 'lock-lost';
   sent: SentRecord[];
-  /** Buys or units whose records or specification could not be sent; they are retried. */
+  /** What could not be sent and is retried with backoff (unknown outcomes, refused keys). */
   failures: { subject: string; error: string }[];
+  /** Rejected (resent once per scheduled cycle) or out of step (not sent until resumed). */
+  held: HeldBuy[];
 }
 
 export interface ReportCycleOptions {
@@ -51,37 +56,46 @@ export interface ReportCycleOptions {
   recordsPerBuy?: number;
 }
 
-export interface ReportCycle {
-  run(): Promise<CycleResult>;
+export interface CycleRun {
+  /**
+   * The scheduled time this run belongs to (default: now). A record the marketplace rejected is
+   * resent only if it was not sent since then, so retries of a cycle do not resend it.
+   */
+  scheduledAt?: Date;
 }
+
+export interface ReportCycle {
+  run(options?: CycleRun): Promise<CycleResult>;
+}
+
+/** Every key was refused in this cycle: nothing can be sent until the marketplace commits one. */
+class KeysRefused extends Error {}
+
+const heldBuy = (buy: ReportableBuy, status: ReportStatus): HeldBuy => ({
+  orderId: buy.orderId,
+  productId: buy.productId,
+  unit: buy.unit,
+  correlationNumber: buy.correlationNumber,
+  state: status.state === 'out-of-step' ? 'out-of-step' : 'rejected',
+  message: status.message,
+  since: status.since,
+  ...(status.expected === undefined ? {} : { expected: status.expected }),
+});
 
 /**
  * One report cycle: registers missing usage specifications, then sends each buy's pending usage as
- * one TMF635 record through the store's outbox. Runs under a store lock, so with several proxies
- * on one store one cycle runs at a time.
+ * one TMF635 record through the store's outbox, and reads each answer as the marketplace means it
+ * (marketplace-contract §3.3). Runs under a store lock, so with several proxies on one store one
+ * cycle runs at a time.
  */
 export function createReportCycle(options: ReportCycleOptions): ReportCycle {
   const { store, modules, usageApi, log } = options;
   const now = options.now ?? (() => new Date());
-  const lockTtl = options.lockTtlMs ?? 5 * 60_000;
-  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
-
-  /**
-   * The lock, or false while another cycle runs. A holder that died on this host (kill -9 during a
-   * cycle) is recognised by its pid and replaced at once rather than after the lock's expiry.
-   */
-  async function lock(): Promise<boolean> {
-    if (await store.acquireLock(REPORT_LOCK, owner, lockTtl)) return true;
-    const holder = await store.lockOwner(REPORT_LOCK);
-    if (!holder || !isDeadLocalProcess(holder)) return false;
-    log.warn({ holder }, 'taking over the report lock of a process that died');
-    await store.releaseLock(REPORT_LOCK, holder);
-    return store.acquireLock(REPORT_LOCK, owner, lockTtl);
-  }
-  let toldNoToken = false;
+  const lock = reportLock(store, options.lockTtlMs ?? 5 * 60_000, log);
+  let toldNoKey = false;
 
   async function specificationHrefs(
-    token: string,
+    keys: KeySession,
     result: CycleResult,
   ): Promise<Map<string, string>> {
     const hrefs = new Map<string, string>();
@@ -94,55 +108,105 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
       }
       const module = modules.get(unit);
       if (!module) continue;
-      try {
-        const href = await usageApi.registerSpecification(module.usageSpecification, token);
-        await store.setSpecificationHref(unit, href);
-        hrefs.set(unit, href);
-        log.info({ unit, href }, 'usage specification registered');
-      } catch (error) {
-        result.failures.push({
-          subject: `specification of ${unit}`,
-          error: (error as Error).message,
-        });
+      await lock.renew();
+      const answer = await keys.send((key) =>
+        usageApi.registerSpecification(module.usageSpecification, key),
+      );
+      if (answer.outcome === 'key-refused') throw new KeysRefused(answer.message);
+      if (answer.outcome === 'created') {
+        await store.setSpecificationHref(unit, answer.value);
+        hrefs.set(unit, answer.value);
+        log.info({ unit, href: answer.value }, 'usage specification registered');
+      } else {
+        result.failures.push({ subject: `specification of ${unit}`, error: answer.message });
       }
     }
     return hrefs;
   }
 
-  async function reportBuy(buy: ReportableBuy, token: string, href: string, result: CycleResult) {
+  /** Whether a buy's record stays unsent in this run. */
+  const isHeld = (status: ReportStatus | undefined, scheduledAt: Date) =>
+    status?.state === 'out-of-step' ||
+    (status?.state === 'rejected' && Date.parse(status.lastAttempt) >= scheduledAt.getTime());
+
+  async function reportBuy(
+    buy: ReportableBuy,
+    send: KeySession['send'],
+    href: string,
+    scheduledAt: Date,
+    result: CycleResult,
+  ) {
+    const subject = { orderId: buy.orderId, productId: buy.productId, unit: buy.unit };
+    if (buy.reportStatus && isHeld(buy.reportStatus, scheduledAt)) {
+      result.held.push(heldBuy(buy, buy.reportStatus));
+      return;
+    }
     for (let i = 0; i < (options.recordsPerBuy ?? 2); i++) {
       const prepared = await store.prepareRecord(buy.apiKey, now());
       if (!prepared) return;
-      await usageApi.sendRecord(usageRecord(prepared, href, options.usageApiUrl), token);
-      await store.completeRecord(buy.apiKey, prepared.outbox.correlationNumber);
-      result.sent.push({
-        apiKey: buy.apiKey,
-        orderId: buy.orderId,
-        productId: buy.productId,
-        unit: buy.unit,
-        ...prepared.outbox,
-      });
-      log.info(
-        { orderId: buy.orderId, productId: buy.productId, unit: buy.unit, ...prepared.outbox },
-        'usage record sent',
+      const { correlationNumber } = prepared.outbox;
+      await lock.renew();
+      const answer = await send((key) =>
+        usageApi.sendRecord(usageRecord(prepared, href, options.usageApiUrl), key),
       );
-      await store.acquireLock(REPORT_LOCK, owner, lockTtl);
+      const verdict = judgeRecordAnswer(correlationNumber, answer);
+      if (verdict.verdict === 'key-refused') throw new KeysRefused(verdict.message);
+      if (verdict.verdict === 'accepted') {
+        await store.completeRecord(buy.apiKey, correlationNumber);
+        result.sent.push({ apiKey: buy.apiKey, ...subject, ...prepared.outbox });
+        log.info(
+          { ...subject, ...prepared.outbox },
+          verdict.earlier
+            ? 'usage record had been accepted earlier (its answer was lost); completed'
+            : 'usage record sent',
+        );
+        continue;
+      }
+      const at = now().toISOString();
+      const previous = prepared.reportStatus;
+      const state = verdict.verdict;
+      const status: ReportStatus = {
+        state,
+        message: verdict.message,
+        since: previous?.state === state ? previous.since : at,
+        lastAttempt: at,
+        ...(verdict.verdict === 'out-of-step' ? { expected: verdict.expected } : {}),
+      };
+      await store.setReportStatus(buy.apiKey, correlationNumber, status);
+      if (verdict.verdict === 'unknown') {
+        // The record stays in the outbox and goes out, identical, on the next attempt.
+        result.failures.push({ subject: buy.apiKey, error: verdict.message });
+        log.warn({ ...subject, correlationNumber, err: verdict.message }, 'usage record not sent');
+      } else if (verdict.verdict === 'out-of-step') {
+        result.held.push(heldBuy(prepared, status));
+        log.error(
+          { ...subject, correlationNumber, expected: verdict.expected },
+          `the marketplace expects record #${verdict.expected} of this buy, the proxy's next is ` +
+            `#${correlationNumber}: nothing more is sent for it; compare the records the ` +
+            'marketplace holds for this order and product with `cli usage`, then `cli resume`',
+        );
+      } else {
+        result.held.push(heldBuy(prepared, status));
+        log.error(
+          { ...subject, correlationNumber, status: verdict.status, reason: verdict.message },
+          'the marketplace rejected the usage record; it is kept and resent once per scheduled cycle',
+        );
+      }
+      return;
     }
   }
 
-  async function cycle(result: CycleResult): Promise<void> {
-    const token = await store.getMarketplaceToken();
-    if (!token) {
-      if (!toldNoToken)
-        log.warn(
-          'no marketplace token yet (POST urls with X-API-KEY): usage is kept, not reported',
-        );
-      toldNoToken = true;
-      result.skipped = 'no-token';
+  async function cycle(scheduledAt: Date, result: CycleResult): Promise<void> {
+    const keys = await openKeySession(store, now);
+    if (!keys) {
+      if (!toldNoKey)
+        log.warn('no marketplace key yet (POST urls with X-API-KEY): usage is kept, not reported');
+      toldNoKey = true;
+      result.skipped = 'no-key';
       return;
     }
-    toldNoToken = false;
-    const hrefs = await specificationHrefs(token, result);
+    toldNoKey = false;
+    const hrefs = await specificationHrefs(keys, result);
     for (const buy of await store.listUsage()) {
       if (buy.pending <= 0 && !buy.outbox) continue;
       const href = hrefs.get(buy.unit);
@@ -153,30 +217,32 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
         });
         continue;
       }
-      try {
-        await reportBuy(buy, token, href, result);
-      } catch (error) {
-        // The record stays in the outbox and goes out, identical, on the next attempt.
-        result.failures.push({ subject: buy.apiKey, error: (error as Error).message });
-        log.warn(
-          { orderId: buy.orderId, productId: buy.productId, err: (error as Error).message },
-          'usage record not accepted; will retry',
-        );
-      }
+      await reportBuy(buy, keys.send, href, scheduledAt, result);
     }
   }
 
   return {
-    async run() {
-      const result: CycleResult = { sent: [], failures: [] };
-      if (!(await lock())) {
+    async run(run = {}) {
+      const result: CycleResult = { sent: [], failures: [], held: [] };
+      if (!(await lock.take())) {
         result.skipped = 'locked';
         return result;
       }
       try {
-        await cycle(result);
+        await cycle(run.scheduledAt ?? now(), result);
+      } catch (error) {
+        if (error instanceof ReportLockLost) {
+          log.warn('report lock lost to another process; this cycle stops sending');
+          result.interrupted = 'lock-lost';
+        } else if (error instanceof KeysRefused) {
+          log.error(
+            { reason: error.message },
+            'the usage API refused every marketplace key; reporting resumes with the next key it accepts',
+          );
+          result.failures.push({ subject: 'marketplace keys', error: error.message });
+        } else throw error;
       } finally {
-        await store.releaseLock(REPORT_LOCK, owner).catch(() => {});
+        await lock.release().catch(() => {});
       }
       return result;
     },

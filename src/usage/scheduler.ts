@@ -3,7 +3,10 @@ import type { Logger } from '../log.ts';
 import type { CycleResult, ReportCycle } from './report-cycle.ts';
 
 export interface UsageScheduler {
-  /** Runs a cycle now (or joins the one running) and answers its result. */
+  /**
+   * Runs a cycle now (or joins the one running) and answers its result. It counts as a scheduled
+   * cycle: records the marketplace rejected are sent again.
+   */
   runNow(): Promise<CycleResult>;
   stop(): Promise<void>;
 }
@@ -14,7 +17,14 @@ export interface UsageSchedulerOptions {
   retryInitialMs: number;
   retryMaxMs: number;
   log: Logger;
+  now?: () => Date;
 }
+
+/**
+ * Start of the second a scheduled run belongs to: proxies sharing a store fire the same cron tick
+ * a few milliseconds apart, and the later one must see the earlier one's sends as this tick's.
+ */
+const slotOf = (date: Date) => new Date(Math.floor(date.getTime() / 1000) * 1000);
 
 /**
  * Runs report cycles at start, on the cron schedule, on demand, and after a failure again with
@@ -27,11 +37,14 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
   let retryDelay = options.retryInitialMs;
   let stopped = false;
 
-  const settle = (result: CycleResult) => {
+  const now = options.now ?? (() => new Date());
+
+  const settle = (result: CycleResult, scheduledAt: Date) => {
     clearTimeout(retryTimer);
     retryTimer = undefined;
     if (stopped) return;
-    if (result.failures.length === 0 && result.skipped !== 'locked') {
+    const elsewhere = result.skipped === 'locked' || result.interrupted === 'lock-lost';
+    if (result.failures.length === 0 && !elsewhere) {
       retryDelay = options.retryInitialMs;
       return;
     }
@@ -41,20 +54,25 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
         'usage report incomplete; retrying',
       );
     }
-    retryTimer = setTimeout(() => void runNow(), retryDelay);
+    // A retry belongs to the scheduled cycle it retries.
+    retryTimer = setTimeout(() => void start(scheduledAt), retryDelay);
     retryTimer.unref();
     retryDelay = Math.min(retryDelay * 2, options.retryMaxMs);
   };
 
-  function runNow(): Promise<CycleResult> {
+  function start(scheduledAt: Date): Promise<CycleResult> {
     running ??= cycle
-      .run()
+      .run({ scheduledAt })
       .catch((error: unknown): CycleResult => {
         log.error({ err: error }, 'usage report cycle failed');
-        return { sent: [], failures: [{ subject: 'cycle', error: (error as Error).message }] };
+        return {
+          sent: [],
+          failures: [{ subject: 'cycle', error: (error as Error).message }],
+          held: [],
+        };
       })
       .then((result) => {
-        settle(result);
+        settle(result, scheduledAt);
         return result;
       })
       .finally(() => {
@@ -63,8 +81,11 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
     return running;
   }
 
-  const task: ScheduledTask = schedule(options.schedule, () => void runNow(), { noOverlap: true });
-  void runNow();
+  const runNow = () => start(now());
+  const task: ScheduledTask = schedule(options.schedule, () => void start(slotOf(now())), {
+    noOverlap: true,
+  });
+  void start(slotOf(now()));
 
   return {
     runNow,

@@ -69,7 +69,7 @@ for (const backend of storeBackends()) {
         { 'X-API-KEY': 'marketplace-token', Authorization: 'bearer root-token' },
       );
       assert.equal(checked.status, 200);
-      assert.equal(await f.store.getMarketplaceToken(), 'marketplace-token');
+      assert.equal((await f.store.listMarketplaceKeys())[0]?.key, 'marketplace-token');
 
       const units = await admin('units');
       assert.equal(units.status, 200);

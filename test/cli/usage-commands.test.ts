@@ -75,7 +75,7 @@ for (const backend of storeBackends()) {
     });
 
     test('report refuses while another cycle holds the lock', async () => {
-      await store.setMarketplaceToken(usage.token);
+      await store.addMarketplaceKey(usage.token, new Date());
       await store.acquireLock('usage-report', 'elsewhere:1:x', 60_000);
       const result = await cli(env, 'report');
       assert.equal(result.code, 1);
@@ -84,7 +84,7 @@ for (const backend of storeBackends()) {
     });
 
     test('report runs one cycle now and prints what it sent', async () => {
-      await store.setMarketplaceToken(usage.token);
+      await store.addMarketplaceKey(usage.token, new Date());
       const result = await cli(env, 'report');
       assert.equal(result.code, 0, result.stderr);
       assert.match(

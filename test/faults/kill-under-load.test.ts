@@ -31,7 +31,7 @@ for (const backend of storeBackends()) {
     test('stored usage is between what clients completed and that plus in flight; the outbox resumes after restart', async () => {
       const database = backend.database();
       const store = await seedOneBuy(database, servers.api.url);
-      await store.setMarketplaceToken(usage.token);
+      await store.addMarketplaceKey(usage.token, new Date());
       const env = {
         ...databaseEnv(database),
         ACCOUNTING_PROXY_IDM_URL: servers.idm.url,

@@ -26,7 +26,7 @@ for (const backend of storeBackends()) {
       usage.contract('o', 'p', 'alice', ['call']);
       const database = backend.database();
       const store = await seedOneBuy(database, servers.api.url);
-      await store.setMarketplaceToken(usage.token);
+      await store.addMarketplaceKey(usage.token, new Date());
       await usage.stop();
       const proxy = await startProxyProcess({
         ...databaseEnv(database),

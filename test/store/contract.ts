@@ -410,6 +410,56 @@ export function storeContract(name: string, harness: StoreHarness): void {
         });
       });
 
+      test('keeps why an outbox record is not accepted yet, until it is completed', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        await store.addUsage([{ apiKey: 'k1', amount: 2 }]);
+        const status = {
+          state: 'rejected' as const,
+          message: 'The specified unit is not included in the pricing model',
+          since: t0.toISOString(),
+          lastAttempt: t0.toISOString(),
+        };
+        // no record in the outbox yet: nothing to describe
+        await store.setReportStatus('k1', 0, status);
+        assert.equal((await store.listUsage())[0]?.reportStatus, undefined);
+        await store.prepareRecord('k1', t0);
+        await store.setReportStatus('k1', 1, status);
+        assert.equal((await store.listUsage())[0]?.reportStatus, undefined, 'another number');
+        await store.setReportStatus('k1', 0, status);
+        const other = await reopen();
+        assert.deepEqual((await other.listUsage())[0]?.reportStatus, status);
+        const outOfStep = { ...status, state: 'out-of-step' as const, expected: 4 };
+        await store.setReportStatus('k1', 0, outOfStep);
+        assert.deepEqual((await store.prepareRecord('k1', t0))?.reportStatus, outOfStep);
+        await store.setReportStatus('k1', 0, undefined);
+        assert.equal((await store.listUsage())[0]?.reportStatus, undefined);
+        await store.setReportStatus('k1', 0, status);
+        await store.completeRecord('k1', 0);
+        assert.equal((await store.listUsage())[0]?.reportStatus, undefined);
+      });
+
+      test('adds tiny and odd amounts to the last bit of a double', async () => {
+        await store.addService(weather);
+        await store.addBuy(buy('k1'));
+        const amounts = [227 / 1048576, 1e-20, 0.1, 0.2, 1 / 3, 4e-18, 123456789.12345679, 5e-324];
+        let expected = 0;
+        for (const amount of amounts) {
+          await store.addUsage([{ apiKey: 'k1', amount }]);
+          expected += amount;
+        }
+        const other = await reopen();
+        assert.equal((await other.getUsage('k1'))?.pending, expected);
+        const record = await store.prepareRecord('k1', t0);
+        assert.equal(record?.outbox.value, expected);
+        assert.equal((await other.listUsage())[0]?.outbox?.value, expected);
+        await store.completeRecord('k1', 0);
+        await store.addUsage([{ apiKey: 'k1', amount: 227 / 1048576 }]);
+        assert.equal((await store.getUsage('k1'))?.pending, 0.00021648406982421875);
+        await store.addUsage([{ apiKey: 'k1', amount: 1e-20 }]);
+        assert.equal((await store.getUsage('k1'))?.pending, 227 / 1048576 + 1e-20);
+      });
+
       test('lists every buy with its usage and outbox, revoked ones too', async () => {
         await store.addService(weather);
         await store.addBuy(buy('k1'));
@@ -474,11 +524,49 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(await store.getSpecificationHref('megabyte'), 'http://usage/spec/3');
       });
 
-      test('keeps the latest marketplace token only', async () => {
-        assert.equal(await store.getMarketplaceToken(), undefined);
-        await store.setMarketplaceToken('t1');
-        await store.setMarketplaceToken('t2');
-        assert.equal(await store.getMarketplaceToken(), 't2');
+      test('keeps the newest marketplace keys with when they came and whether they worked', async () => {
+        assert.deepEqual(await store.listMarketplaceKeys(), []);
+        const t0 = new Date('2026-11-24T10:00:00.000Z');
+        const at = (minute: number) => new Date(t0.getTime() + minute * 60_000);
+        for (let i = 1; i <= 12; i++) await store.addMarketplaceKey(`key-${i}`, at(i));
+        const kept = await store.listMarketplaceKeys();
+        assert.deepEqual(
+          kept.map((k) => k.key),
+          [12, 11, 10, 9, 8, 7, 6, 5, 4, 3].map((i) => `key-${i}`),
+          'the newest ten, newest first',
+        );
+        assert.deepEqual(kept[0], {
+          key: 'key-12',
+          receivedAt: at(12).toISOString(),
+          state: 'untried',
+        });
+        await store.setMarketplaceKeyState('key-11', 'accepted', at(13));
+        await store.setMarketplaceKeyState('key-12', 'refused', at(14));
+        await store.setMarketplaceKeyState('key-1', 'accepted', at(14));
+        const other = await reopen();
+        assert.deepEqual((await other.listMarketplaceKeys()).slice(0, 2), [
+          {
+            key: 'key-12',
+            receivedAt: at(12).toISOString(),
+            state: 'refused',
+            checkedAt: at(14).toISOString(),
+          },
+          {
+            key: 'key-11',
+            receivedAt: at(11).toISOString(),
+            state: 'accepted',
+            checkedAt: at(13).toISOString(),
+          },
+        ]);
+        // the same key sent again becomes the newest and keeps what is known of it
+        await store.addMarketplaceKey('key-11', at(20));
+        assert.deepEqual((await store.listMarketplaceKeys())[0], {
+          key: 'key-11',
+          receivedAt: at(20).toISOString(),
+          state: 'accepted',
+          checkedAt: at(13).toISOString(),
+        });
+        assert.equal((await store.listMarketplaceKeys()).length, 10);
       });
     });
 

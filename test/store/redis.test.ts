@@ -1,4 +1,6 @@
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { defaultConfig } from '../../config.ts';
 import { openRedisStore } from '../../src/store/redis.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
@@ -29,4 +31,29 @@ storeContract('Redis', {
       },
     };
   },
+});
+
+test('data of the first layout keeps its marketplace token as its only key', async () => {
+  const prefix = 'legacy:';
+  const raw = new Redis({ host: '127.0.0.1', port: server.port });
+  await raw.set(`${prefix}marketplace-token`, 'legacy-token');
+  const store = await openRedisStore({ host: '127.0.0.1', port: server.port, db: 0, prefix });
+  try {
+    assert.deepEqual(
+      (await store.listMarketplaceKeys()).map((k) => [k.key, k.state]),
+      [['legacy-token', 'untried']],
+    );
+    assert.equal(await raw.exists(`${prefix}marketplace-token`), 0);
+    await store.addMarketplaceKey('new-key', new Date());
+    const again = await openRedisStore({ host: '127.0.0.1', port: server.port, db: 0, prefix });
+    assert.deepEqual(
+      (await again.listMarketplaceKeys()).map((k) => k.key),
+      ['new-key', 'legacy-token'],
+      'the migration runs once',
+    );
+    await again.close();
+  } finally {
+    await store.close();
+    raw.disconnect();
+  }
 });

@@ -1,9 +1,12 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { defaultConfig } from '../../config.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { migrations } from '../../src/store/sqlite-schema.ts';
 import { storeContract } from './contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-sqlite-'));
@@ -30,4 +33,30 @@ storeContract('SQLite', {
       database: { ...defaultConfig().database, type: 'sqlite', name: filename },
     };
   },
+});
+
+test('a file of the first schema keeps its marketplace token as its only key and its usage', async () => {
+  const filename = join(dir, 'schema-1.sqlite');
+  const db = new Database(filename);
+  db.exec(migrations[0] ?? '');
+  db.pragma('user_version = 1');
+  db.exec(`INSERT INTO services VALUES ('/svc', 'http://b', 'app', 'GET', 0);
+    INSERT INTO buys (api_key, public_path, order_id, product_id, customer, unit, record_type, pending, seq)
+    VALUES ('k1', '/svc', 'o', 'p', 'alice', 'call', 'callusage', 3, 1);
+    INSERT INTO settings VALUES ('marketplace_token', 'legacy-token');`);
+  db.close();
+  const store = open(filename);
+  try {
+    const keys = await store.listMarketplaceKeys();
+    assert.deepEqual(
+      keys.map((k) => [k.key, k.state]),
+      [['legacy-token', 'untried']],
+    );
+    assert.match(keys[0]?.receivedAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const [usage] = await store.listUsage();
+    assert.equal(usage?.pending, 3);
+    assert.equal(usage?.reportStatus, undefined);
+  } finally {
+    await store.close();
+  }
 });

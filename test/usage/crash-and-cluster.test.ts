@@ -33,7 +33,7 @@ for (const backend of backends) {
     test('a proxy killed between sending a record and committing it resends it identically', async () => {
       const database = backend.database();
       const store = await seedOneBuy(database, api.url);
-      await store.setMarketplaceToken(usage.token);
+      await store.addMarketplaceKey(usage.token, new Date());
       const env = {
         ...databaseEnv(database),
         ACCOUNTING_PROXY_IDM_URL: idm.url,
@@ -106,7 +106,7 @@ describe('two proxies sharing one Redis', () => {
     config.accounting_proxy.port = 0;
     const second = await startProxy(config, createLogger('silent'));
     try {
-      await first.store.setMarketplaceToken(usage.token);
+      await first.store.addMarketplaceKey(usage.token, new Date());
       const urls = [first.url, `http://127.0.0.1:${second.port}`];
       let served = 0;
       for (let round = 0; round < 10; round++) {

@@ -64,7 +64,7 @@ for (const backend of storeBackends()) {
     });
 
     test('registers each unit once and sends exact records per unit', async () => {
-      await f.store.setMarketplaceToken(usage.token);
+      await f.store.addMarketplaceKey(usage.token, new Date());
       await call('call');
       await call('call');
       await call('megabyte', '/svc/bytes/3145728');
@@ -118,7 +118,7 @@ for (const backend of storeBackends()) {
     });
 
     test('keeps records through several failed cycles and sends them once the API is back', async () => {
-      await f.store.setMarketplaceToken(usage.token);
+      await f.store.addMarketplaceKey(usage.token, new Date());
       const before = await metered('call');
       await call('call');
       await call('call');
@@ -137,7 +137,7 @@ for (const backend of storeBackends()) {
     });
 
     test('retries a record the usage API refused with a 4xx, never dropping it', async () => {
-      await f.store.setMarketplaceToken(usage.token);
+      await f.store.addMarketplaceKey(usage.token, new Date());
       const before = await metered('call');
       await call('call');
       usage.failures = { count: 2, status: 400 };
@@ -150,7 +150,7 @@ for (const backend of storeBackends()) {
     });
 
     test('resends the identical record after a timeout once the API had stored it', async () => {
-      await f.store.setMarketplaceToken(usage.token);
+      await f.store.addMarketplaceKey(usage.token, new Date());
       const before = await metered('call');
       const sent = usage.records.length;
       await call('call');
@@ -170,7 +170,7 @@ for (const backend of storeBackends()) {
     });
 
     test('deleteBuy revokes access and reports the pending usage before the buy goes', async () => {
-      await f.store.setMarketplaceToken(usage.token);
+      await f.store.addMarketplaceKey(usage.token, new Date());
       usage.contract('o-del', 'p-del', 'alice', ['call']);
       const bought = await request(`${f.url}/accounting_proxy/newBuy`, {
         method: 'POST',
@@ -218,7 +218,7 @@ describe('usage reporting when the usage API is down at start', () => {
     try {
       // Let the start-up cycle (no token yet) finish, so the next run is a fresh cycle.
       await f.proxy.usage.runNow();
-      await f.store.setMarketplaceToken(usage.token);
+      await f.store.addMarketplaceKey(usage.token, new Date());
       usage.contract('o-call', 'p-call', 'alice', ['call']);
       for (let i = 0; i < 3; i++)
         assert.equal((await request(`${f.url}/svc/echo`, { headers: f.buyer() })).status, 200);

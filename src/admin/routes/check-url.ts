@@ -10,7 +10,7 @@ import { checkUrlSchema, parseBody } from '../schemas.ts';
  * `POST urls`: the marketplace asks whether the seller (the token's user) administers the service an
  * asset URL points to, and hands over in `X-API-KEY` the token for reporting usage.
  */
-export function checkUrlRoute(store: Store, log: Logger): RequestHandler {
+export function checkUrlRoute(store: Store, log: Logger, now: () => Date): RequestHandler {
   return async (req, res) => {
     const { url } = parseBody(checkUrlSchema, req.body);
     if (!url) throw proxyError('ADMIN_MISSING_URL');
@@ -21,8 +21,9 @@ export function checkUrlRoute(store: Store, log: Logger): RequestHandler {
     if (!admins.includes(userOf(res).id)) throw proxyError('ADMIN_NOT_SERVICE_ADMIN');
     const marketplaceToken = req.headers['x-api-key'];
     if (typeof marketplaceToken === 'string' && marketplaceToken !== '') {
-      await store.setMarketplaceToken(marketplaceToken);
-      log.info('marketplace token for usage reporting updated');
+      // Kept beside the earlier keys: the marketplace commits this one only after our 200.
+      await store.addMarketplaceKey(marketplaceToken, now());
+      log.info('marketplace key for usage reporting received');
     }
     res.status(200).end();
   };

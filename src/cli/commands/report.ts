@@ -1,18 +1,25 @@
 import type { Command } from 'commander';
 import { loadAccountingModules } from '../../accounting/load-modules.ts';
 import { createLogger } from '../../log.ts';
+import type { ReportableBuy } from '../../store/store.ts';
 import { createReportCycle } from '../../usage/report-cycle.ts';
 import { createUsageApi } from '../../usage/usage-api.ts';
 import { type CliIo, withStore } from '../context.ts';
+import { describeReporting, reportingStateOf } from '../reporting-state.ts';
 import { formatTable } from '../table.ts';
 
 /** Thrown for a cycle that could not do all its work: one line, exit 1. */
 export class ReportIncomplete extends Error {}
 
+const needsAttention = (buy: ReportableBuy) =>
+  buy.reportStatus?.state === 'rejected' || buy.reportStatus?.state === 'out-of-step';
+
 export function registerReport(program: Command, io: CliIo): void {
   program
     .command('report')
-    .description('run one usage report cycle now (waits for none: refused while another runs)')
+    .description(
+      'run one usage report cycle now (waits for none: refused while another runs); fails while a buy is rejected by the marketplace or out of step with it',
+    )
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { json?: boolean }) => {
       await withStore(io, async ({ config, store, print }) => {
@@ -41,12 +48,20 @@ export function registerReport(program: Command, io: CliIo): void {
           for (const line of formatTable(['ORDER', 'PRODUCT', 'UNIT', '#', 'VALUE', 'DATE'], rows))
             print(line);
         }
-        if (result.skipped === 'locked')
+        if (result.skipped === 'locked' || result.interrupted === 'lock-lost')
           throw new ReportIncomplete('another report cycle is running; try again later');
-        if (result.skipped === 'no-token') {
+        if (result.skipped === 'no-key') {
           throw new ReportIncomplete(
-            'no marketplace token yet (the marketplace sends it with POST /accounting_proxy/urls)',
+            'no marketplace key yet (the marketplace sends it with POST /accounting_proxy/urls)',
           );
+        }
+        const held = (await store.listUsage()).filter(needsAttention);
+        if (held.length > 0) {
+          const named = held.map(
+            (b) =>
+              `order ${b.orderId} product ${b.productId}: ${describeReporting(reportingStateOf(b))}`,
+          );
+          throw new ReportIncomplete(`${held.length} buy(s) need attention: ${named.join('; ')}`);
         }
         if (result.failures.length > 0) {
           const first = result.failures[0];

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ReportableBuy } from '../../store/store.ts';
 import { type CliIo, withStore } from '../context.ts';
+import { describeKey, describeReporting, reportingStateOf } from '../reporting-state.ts';
 import { formatTable } from '../table.ts';
 
 const outboxState = (buy: ReportableBuy) =>
@@ -11,48 +12,57 @@ const outboxState = (buy: ReportableBuy) =>
 export function registerUsage(program: Command, io: CliIo): void {
   program
     .command('usage')
-    .description('list the usage of every buy: pending amount, next record number, unsent record')
-    .option('--json', 'print JSON instead of a table')
+    .description(
+      'list the usage of every buy (pending amount, next record number, unsent record, how its reporting stands) and the marketplace keys',
+    )
+    .option('--json', 'print JSON instead of tables')
     .action(async (options: { json?: boolean }) => {
       await withStore(io, async ({ store, print }) => {
         const buys = await store.listUsage();
+        const keys = (await store.listMarketplaceKeys()).map(describeKey);
         if (options.json) {
-          print(
-            JSON.stringify(
-              buys.map(({ apiKey: _key, ...buy }) => buy),
-              null,
-              2,
-            ),
-          );
+          const shown = buys.map((buy) => {
+            const { apiKey: _key, reportStatus: _status, ...shared } = buy;
+            return { ...shared, reporting: reportingStateOf(buy) };
+          });
+          print(JSON.stringify({ buys: shown, marketplaceKeys: keys }, null, 2));
           return;
         }
-        if (buys.length === 0) {
-          print('No buys.');
-          return;
+        if (buys.length === 0) print('No buys.');
+        else {
+          const headers = [
+            'CUSTOMER',
+            'ORDER',
+            'PRODUCT',
+            'SERVICE',
+            'UNIT',
+            'PENDING',
+            'NEXT #',
+            'UNSENT RECORD',
+            'STATE',
+            'REPORTING',
+          ];
+          const rows = buys.map((b) => [
+            b.customer,
+            b.orderId,
+            b.productId,
+            b.publicPath,
+            b.unit,
+            String(b.pending),
+            String(b.correlationNumber),
+            outboxState(b),
+            b.revoked ? 'ended' : 'active',
+            describeReporting(reportingStateOf(b)),
+          ]);
+          for (const line of formatTable(headers, rows)) print(line);
         }
-        const headers = [
-          'CUSTOMER',
-          'ORDER',
-          'PRODUCT',
-          'SERVICE',
-          'UNIT',
-          'PENDING',
-          'NEXT #',
-          'UNSENT RECORD',
-          'STATE',
-        ];
-        const rows = buys.map((b) => [
-          b.customer,
-          b.orderId,
-          b.productId,
-          b.publicPath,
-          b.unit,
-          String(b.pending),
-          String(b.correlationNumber),
-          outboxState(b),
-          b.revoked ? 'ended' : 'active',
-        ]);
-        for (const line of formatTable(headers, rows)) print(line);
+        print('');
+        if (keys.length === 0) print('No marketplace key.');
+        else {
+          const rows = keys.map((k) => [k.fingerprint, k.receivedAt, k.state, k.checkedAt ?? '-']);
+          for (const line of formatTable(['KEY', 'RECEIVED', 'STATE', 'CHECKED'], rows))
+            print(line);
+        }
       });
     });
 }
