@@ -58,7 +58,13 @@ export function createAdminApp(options: AdminAppOptions): Express {
     user,
     keysRoute(store, { https: config.accounting_proxy.https.enabled, port: options.port }),
   );
-  app.post(paths.checkURL, marketplace, user, jsonBody, checkUrlRoute(store, log, options.now ?? (() => new Date())));
+  app.post(
+    paths.checkURL,
+    marketplace,
+    user,
+    jsonBody,
+    checkUrlRoute(store, log, options.now ?? (() => new Date())),
+  );
   app.post(paths.newBuy, marketplace, jsonBody, newBuyRoute(buys));
   app.post(paths.deleteBuy, marketplace, jsonBody, deleteBuyRoute(buys));
   for (const path of [paths.units, paths.keys]) app.all(path, onlyMethod('GET'));

@@ -127,7 +127,7 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
   /** Whether a buy's record stays unsent in this run. */
   const isHeld = (status: ReportStatus | undefined, scheduledAt: Date) =>
     status?.state === 'out-of-step' ||
-    (status?.state === 'rejected' && Date.parse(status.lastAttempt) >= scheduledAt.getTime());
+    (status?.state === 'rejected' && Date.parse(status.lastAttempt) > scheduledAt.getTime());
 
   async function reportBuy(
     buy: ReportableBuy,

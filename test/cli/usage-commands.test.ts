@@ -48,29 +48,34 @@ for (const backend of storeBackends()) {
       const [header, row] = table.stdout.trimEnd().split('\n');
       assert.match(
         header ?? '',
-        /^CUSTOMER\s+ORDER\s+PRODUCT\s+SERVICE\s+UNIT\s+PENDING\s+NEXT #\s+UNSENT RECORD\s+STATE$/,
+        /^CUSTOMER\s+ORDER\s+PRODUCT\s+SERVICE\s+UNIT\s+PENDING\s+NEXT #\s+UNSENT RECORD\s+STATE\s+REPORTING$/,
       );
-      assert.match(row ?? '', /^alice\s+o1\s+p1\s+\/svc\s+call\s+4\s+0\s+-\s+active$/);
+      assert.match(row ?? '', /^alice\s+o1\s+p1\s+\/svc\s+call\s+4\s+0\s+-\s+active\s+ok$/);
+      assert.match(table.stdout, /\n\nNo marketplace key\.\n$/);
       const json = JSON.parse((await cli(env, 'usage', '--json')).stdout);
-      assert.deepEqual(json, [
-        {
-          publicPath: '/svc',
-          orderId: 'o1',
-          productId: 'p1',
-          customer: 'alice',
-          unit: 'call',
-          recordType: 'callusage',
-          pending: 4,
-          correlationNumber: 0,
-          revoked: false,
-        },
-      ]);
+      assert.deepEqual(json, {
+        buys: [
+          {
+            publicPath: '/svc',
+            orderId: 'o1',
+            productId: 'p1',
+            customer: 'alice',
+            unit: 'call',
+            recordType: 'callusage',
+            pending: 4,
+            correlationNumber: 0,
+            revoked: false,
+            reporting: { state: 'ok' },
+          },
+        ],
+        marketplaceKeys: [],
+      });
     });
 
     test('report without a marketplace token sends nothing and says why', async () => {
       const result = await cli(env, 'report');
       assert.equal(result.code, 1);
-      assert.match(result.stderr, /^error: no marketplace token yet/);
+      assert.match(result.stderr, /^error: no marketplace key yet/);
       assert.equal(usage.records.length, 0);
     });
 

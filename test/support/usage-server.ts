@@ -5,6 +5,7 @@ export const USAGE_BASE = '/DSUsageManagement/api/usageManagement/v2';
 
 interface Contract {
   customer: string;
+  /** Units of the pricing model's pay-per-use components; none: no pay-per-use component. */
   units: string[];
   expected: number;
   lastDate: number;
@@ -14,33 +15,71 @@ interface Contract {
 export interface ReceivedRecord {
   body: Record<string, unknown>;
   raw: string;
+  /** `duplicate`: an identical resend of an accepted record (the BAE keeps it as Rejected). */
   verdict: 'guided' | 'rejected' | 'duplicate';
+  /** The charging backend's message for a record it refused. */
+  reason?: string;
+}
+
+interface Judgement {
+  verdict: ReceivedRecord['verdict'];
+  /** What the BAE answers instead of the 201 when the record is refused. */
+  status?: 403 | 422;
   reason?: string;
 }
 
 /**
- * A TMF635 usage API with the marketplace's charging-engine rules (marketplace-contract §3.3):
- * it answers 201 to a stored record, then judges it guided, rejected or (an identical resend of
- * an accepted record) duplicate. It can be told to fail, or to store and never answer.
+ * `tmf635`: a TMF635 usage API that answers 201 to every stored record and leaves the judging to
+ * later. `bae-7.8.0`: as the BAE v7.8.0 logic proxy in front of it answers (marketplace-contract
+ * §3.3): the key checked first (committed keys only), the charging backend's rules judged before
+ * answering, and their 403/422 with the exact messages instead of the 201.
+ */
+export type UsageApiMode = 'tmf635' | 'bae-7.8.0';
+
+const mandatory = ['orderid', 'productid', 'correlationnumber', 'unit', 'value'];
+
+/**
+ * A TMF635 usage API with the marketplace's charging-engine rules (marketplace-contract §3.3),
+ * judging every record guided, rejected or (an identical resend of an accepted record) duplicate.
+ * It can be told to fail, to store and never answer, or to store and cut the connection.
  */
 export class FakeUsageApi {
   readonly token: string;
+  readonly mode: UsageApiMode;
   readonly specifications: Record<string, unknown>[] = [];
   readonly records: ReceivedRecord[] = [];
   readonly contracts = new Map<string, Contract>();
+  /** Keys of the BAE's key service; `token` is committed from the start. */
+  readonly keys = new Map<string, 'committed' | 'uncommitted'>();
+  /** Requests refused with 401, per key sent ('' when none). */
+  readonly keyRefusals = new Map<string, number>();
   /** The next N calls answer this status without storing anything. */
   failures: { count: number; status: number } = { count: 0, status: 500 };
   /** The next N usage records (not specifications) answer this status without being stored. */
   recordFailures: { count: number; status: number } = { count: 0, status: 500 };
   /** The next N records are stored and judged, but never answered (the client times out). */
   hangAfterStoring = 0;
+  /** The next N records are stored and judged, then the connection is cut before any answer. */
+  cutAfterStoring = 0;
   /** Called with each arriving record before it is answered; the answer waits for its promise. */
   beforeAnswer: ((record: ReceivedRecord) => Promise<void>) | undefined;
   #server: Server | undefined;
   #port = 0;
 
-  constructor(token = 'marketplace-token') {
+  constructor(token = 'marketplace-token', options: { mode?: UsageApiMode } = {}) {
     this.token = token;
+    this.mode = options.mode ?? 'tmf635';
+    this.keys.set(token, 'committed');
+  }
+
+  /** A key the marketplace issued (and sent with `POST urls`); usable once committed. */
+  issueKey(key: string, state: 'committed' | 'uncommitted'): void {
+    this.keys.set(key, state);
+  }
+
+  /** Records refused with 401 so far. */
+  get refusedForKey(): number {
+    return [...this.keyRefusals.values()].reduce((a, b) => a + b, 0);
   }
 
   get url(): string {
@@ -56,6 +95,13 @@ export class FakeUsageApi {
       lastDate: 0,
       accepted: new Map(),
     });
+  }
+
+  /** The contract's state, to put it out of step with the proxy on purpose. */
+  contractOf(orderId: string, productId: string): Contract {
+    const contract = this.contracts.get(`${orderId}|${productId}`);
+    if (!contract) throw new Error(`no contract ${orderId}|${productId}`);
+    return contract;
   }
 
   /** Sum of the accepted values and the accepted numbers, per order and product. */
@@ -99,13 +145,18 @@ export class FakeUsageApi {
       this.failures.count--;
       return answer(this.failures.status, { error: 'failing on purpose' });
     }
-    if (req.headers['x-api-key'] !== this.token) return answer(401, { error: 'invalid X-API-KEY' });
+    const refusal = this.#keyRefusal(req.headers['x-api-key']);
+    if (refusal) {
+      const key = String(req.headers['x-api-key'] ?? '');
+      this.keyRefusals.set(key, (this.keyRefusals.get(key) ?? 0) + 1);
+      return answer(401, { error: refusal });
+    }
     if (!String(req.headers['content-type']).startsWith('application/json')) return answer(415);
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(raw);
     } catch {
-      return answer(400, { error: 'invalid JSON' });
+      return answer(400, { error: 'The provided body is not a valid JSON' });
     }
     if (req.method === 'POST' && req.url === `${USAGE_BASE}/usageSpecification`) {
       const id = this.specifications.length + 1;
@@ -118,53 +169,98 @@ export class FakeUsageApi {
       this.recordFailures.count--;
       return answer(this.recordFailures.status, { error: 'failing on purpose' });
     }
-    const record: ReceivedRecord = { body, raw, ...this.#judge(body, raw) };
+    const { status, ...judged } = this.#judge(body, raw);
+    const record: ReceivedRecord = { body, raw, ...judged };
     this.records.push(record);
     await this.beforeAnswer?.(record);
     if (this.hangAfterStoring > 0) {
       this.hangAfterStoring--;
       return;
     }
+    if (this.cutAfterStoring > 0) {
+      this.cutAfterStoring--;
+      req.socket.destroy();
+      return;
+    }
+    if (this.mode === 'bae-7.8.0' && status) return answer(status, { error: judged.reason });
     answer(201, { ...body, id: String(this.records.length) });
   }
 
-  /** The charging engine's rules, in order (marketplace-contract §3.3). */
-  #judge(body: Record<string, unknown>, raw: string): Pick<ReceivedRecord, 'verdict' | 'reason'> {
-    const reject = (reason: string) => ({ verdict: 'rejected' as const, reason });
-    if (String(body.status).toLowerCase() !== 'received') return reject('status');
+  /** The logic proxy's key check (BAE mode), or the plain token check. */
+  #keyRefusal(sent: string | string[] | undefined): string | undefined {
+    if (this.mode === 'tmf635') return sent === this.token ? undefined : 'invalid X-API-KEY';
+    if (typeof sent !== 'string' || sent === '') return 'Missing header "X-API-KEY"';
+    const state = this.keys.get(sent);
+    if (!state) return 'Invalid apikey';
+    return state === 'committed' ? undefined : 'Apikey uncommitted';
+  }
+
+  /** The charging backend's rules, in order, with its messages (marketplace-contract §3.3). */
+  #judge(body: Record<string, unknown>, raw: string): Judgement {
+    const reject = (reason: string, status: 403 | 422 = 422): Judgement => ({
+      verdict: 'rejected',
+      status,
+      reason,
+    });
+    if (String(body.status).toLowerCase() !== 'received') {
+      return reject('Invalid initial status, must be Received');
+    }
     const characteristics = Array.isArray(body.usageCharacteristic) ? body.usageCharacteristic : [];
     const values = new Map<string, unknown>();
     for (const c of characteristics as { name?: unknown; value?: unknown }[]) {
       const name = String(c.name).toLowerCase();
-      if (values.has(name)) return reject(`repeated ${name}`);
+      if (!mandatory.includes(name)) continue;
+      if (values.has(name)) {
+        return reject(`Only a value is supported for characteristic ${String(c.name)}`);
+      }
       values.set(name, c.value);
     }
-    for (const name of ['orderid', 'productid', 'correlationnumber', 'unit', 'value']) {
-      if (!values.has(name)) return reject(`missing ${name}`);
+    if (values.size !== mandatory.length) {
+      return reject(
+        'Missing mandatory characteristics, must be: orderId, productId, correlationNumber, unit, value',
+      );
     }
-    if (values.size !== 5) return reject('unexpected characteristic');
-    const contract = this.contracts.get(`${values.get('orderid')}|${values.get('productid')}`);
-    if (!contract) return reject('unknown order or product');
+    const orderId = String(values.get('orderid'));
+    if (![...this.contracts.keys()].some((k) => k.startsWith(`${orderId}|`))) {
+      return reject('Invalid orderId, the order does not exists');
+    }
+    const contract = this.contracts.get(`${orderId}|${values.get('productid')}`);
+    if (!contract) return reject('Invalid productId, the contract does not exist');
     const value = Number(values.get('value'));
-    if (typeof values.get('value') === 'boolean' || Number.isNaN(value))
-      return reject('value not a number');
+    if (typeof values.get('value') === 'boolean' || Number.isNaN(value)) {
+      return reject('The provided value is not a valid number');
+    }
     const party = (body.relatedParty as { id?: unknown }[] | undefined)?.[0];
-    if (party?.id !== contract.customer) return reject('customer');
+    const customers = new Set([...this.contracts.values()].map((c) => c.customer));
+    if (!customers.has(String(party?.id))) {
+      return reject(`The specified customer ${String(party?.id)} does not exist`);
+    }
+    if (party?.id !== contract.customer) {
+      return reject("You don't belong to the customer organization", 403);
+    }
+    if (contract.units.length === 0) {
+      return reject('The pricing model of the offering does not define pay-per-use components');
+    }
     const spec = body.usageSpecification as { href?: unknown; name?: unknown } | undefined;
     if (!this.specifications.some((s) => s.href === spec?.href && s.name === spec?.name)) {
       return reject('unknown usage specification');
     }
-    const number = Number(values.get('correlationNumber'.toLowerCase()));
-    const date = String(body.date);
-    const time = Date.parse(date);
+    const number = Number(values.get('correlationnumber'));
     if (number !== contract.expected) {
       const earlier = contract.accepted.get(number);
-      if (earlier && earlier.body === raw) return { verdict: 'duplicate' };
-      return reject(`correlation number ${number}, expected ${contract.expected}`);
+      const reason = `Invalid correlation number, expected: ${contract.expected}`;
+      if (earlier && earlier.body === raw) return { verdict: 'duplicate', status: 422, reason };
+      return reject(reason);
     }
-    if (Number.isNaN(time) || time < contract.lastDate) return reject('date');
+    const date = String(body.date);
+    const time = Date.parse(date);
+    if (Number.isNaN(time) || time < contract.lastDate) {
+      return reject('The provided timestamp specifies a lower timing than the last SDR received');
+    }
     const unit = String(values.get('unit')).toLowerCase();
-    if (!contract.units.some((u) => u.toLowerCase() === unit)) return reject('unit');
+    if (!contract.units.some((u) => u.toLowerCase() === unit)) {
+      return reject('The specified unit is not included in the pricing model');
+    }
     contract.accepted.set(number, { value, date, body: raw });
     contract.expected++;
     contract.lastDate = time;

@@ -58,7 +58,7 @@ for (const backend of storeBackends()) {
     test('without a marketplace token nothing is sent and usage is kept', async () => {
       await call('call');
       const result = await f.proxy.usage.runNow();
-      assert.equal(result.skipped, 'no-token');
+      assert.equal(result.skipped, 'no-key');
       assert.equal(usage.records.length, 0);
       assert.equal(await pending(API_KEYS.call), 1);
     });
@@ -136,15 +136,24 @@ for (const backend of storeBackends()) {
       assert.equal(await metered('call'), before + 3);
     });
 
-    test('retries a record the usage API refused with a 4xx, never dropping it', async () => {
+    test('keeps a record the usage API refused with a 4xx and sends it again once per scheduled cycle', async () => {
       await f.store.addMarketplaceKey(usage.token, new Date());
       const before = await metered('call');
       await call('call');
       usage.failures = { count: 2, status: 400 };
-      await f.proxy.usage.runNow();
-      await eventually(
-        async () => !(await f.store.listUsage()).some((b) => b.outbox || b.pending > 0),
+      const first = await f.proxy.usage.runNow();
+      assert.deepEqual(
+        first.held.map((h) => [h.orderId, h.state, h.message]),
+        [['o-call', 'rejected', 'failing on purpose']],
       );
+      assert.deepEqual(first.failures, [], 'a rejection is not retried with backoff');
+      const held = (await f.store.listUsage()).find((b) => b.apiKey === API_KEYS.call);
+      assert.equal(held?.reportStatus?.state, 'rejected');
+      assert.equal(held?.outbox?.value, 1, 'the rejected record is kept');
+      await f.proxy.usage.runNow();
+      assert.equal(usage.failures.count, 0, 'the next scheduled cycle sent it again');
+      await f.proxy.usage.runNow();
+      assert.ok(!(await f.store.listUsage()).some((b) => b.outbox || b.pending > 0));
       assertAllAccepted();
       assert.equal(await metered('call'), before + 1);
     });
