@@ -15,6 +15,8 @@ interface Contract {
 export interface ReceivedRecord {
   body: Record<string, unknown>;
   raw: string;
+  /** The X-API-KEY it came with. */
+  key: string;
   /** `duplicate`: an identical resend of an accepted record (the BAE keeps it as Rejected). */
   verdict: 'guided' | 'rejected' | 'duplicate';
   /** The charging backend's message for a record it refused. */
@@ -114,6 +116,15 @@ export class FakeUsageApi {
     };
   }
 
+  /** Records of one order, in arrival order. */
+  recordsOf(orderId: string): ReceivedRecord[] {
+    return this.records.filter((r) =>
+      (r.body.usageCharacteristic as { name: string; value: unknown }[]).some(
+        (c) => c.name === 'orderId' && c.value === orderId,
+      ),
+    );
+  }
+
   rejected(): ReceivedRecord[] {
     return this.records.filter((r) => r.verdict === 'rejected');
   }
@@ -170,7 +181,8 @@ export class FakeUsageApi {
       return answer(this.recordFailures.status, { error: 'failing on purpose' });
     }
     const { status, ...judged } = this.#judge(body, raw);
-    const record: ReceivedRecord = { body, raw, ...judged };
+    const key = String(req.headers['x-api-key']);
+    const record: ReceivedRecord = { body, raw, key, ...judged };
     this.records.push(record);
     await this.beforeAnswer?.(record);
     if (this.hangAfterStoring > 0) {

@@ -18,74 +18,76 @@ for (const backend of backends) {
   describe(`usage reporting across a crash on ${backend.name}`, () => {
     let idm: FakeIdm;
     let api: FakeBackend;
-    let usage: FakeUsageApi;
     before(async () => {
       [idm, api] = await Promise.all([startFakeIdm(), startFakeBackend()]);
       idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
-      usage = new FakeUsageApi();
-      await usage.start();
-      usage.contract('o', 'p', 'alice', ['call']);
     });
     after(async () => {
-      await Promise.all([idm.close(), api.close(), usage.stop()]);
+      await Promise.all([idm.close(), api.close()]);
     });
 
-    test('a proxy killed between sending a record and committing it resends it identically', async () => {
-      const database = backend.database();
-      const store = await seedOneBuy(database, api.url);
-      await store.addMarketplaceKey(usage.token, new Date());
-      const env = {
-        ...databaseEnv(database),
-        ACCOUNTING_PROXY_IDM_URL: idm.url,
-        ACCOUNTING_PROXY_USAGE_API_URL: usage.url,
-        ACCOUNTING_PROXY_USAGE_SCHEDULE: '* * * * * *',
-        ACCOUNTING_PROXY_USAGE_RETRY: '50',
-      };
-      const headers = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
-      let proxy = await startProxyProcess(env);
-      try {
-        let release!: () => void;
-        const held = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        // The first record is stored by the usage API, then the proxy dies before it hears 201.
-        const arrived = new Promise<void>((resolve) => {
-          usage.beforeAnswer = async () => {
-            usage.beforeAnswer = undefined;
-            resolve();
-            await held;
-          };
-        });
-        for (let i = 0; i < 5; i++) {
-          assert.equal((await request(`${proxy.url}/svc/echo`, { headers })).status, 200);
-        }
-        await arrived;
-        proxy.child.kill('SIGKILL');
-        await proxy.exited;
-        release();
+    for (const mode of ['tmf635', 'bae-7.8.0'] as const) {
+      test(`a proxy killed between sending a record and committing it resends it identically (usage API: ${mode})`, async () => {
+        const usage = new FakeUsageApi('marketplace-token', { mode });
+        await usage.start();
+        usage.contract('o', 'p', 'alice', ['call']);
+        const database = backend.database();
+        const store = await seedOneBuy(database, api.url);
+        await store.addMarketplaceKey(usage.token, new Date());
+        const env = {
+          ...databaseEnv(database),
+          ACCOUNTING_PROXY_IDM_URL: idm.url,
+          ACCOUNTING_PROXY_USAGE_API_URL: usage.url,
+          ACCOUNTING_PROXY_USAGE_SCHEDULE: '* * * * * *',
+          ACCOUNTING_PROXY_USAGE_RETRY: '50',
+        };
+        const headers = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
+        let proxy = await startProxyProcess(env);
+        try {
+          let release!: () => void;
+          const held = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          // The first record is stored by the usage API, then the proxy dies before it hears 201.
+          const arrived = new Promise<void>((resolve) => {
+            usage.beforeAnswer = async () => {
+              usage.beforeAnswer = undefined;
+              resolve();
+              await held;
+            };
+          });
+          for (let i = 0; i < 5; i++) {
+            assert.equal((await request(`${proxy.url}/svc/echo`, { headers })).status, 200);
+          }
+          await arrived;
+          proxy.child.kill('SIGKILL');
+          await proxy.exited;
+          release();
 
-        proxy = await startProxyProcess(env);
-        for (let i = 0; i < 2; i++) {
-          assert.equal((await request(`${proxy.url}/svc/echo`, { headers })).status, 200);
+          proxy = await startProxyProcess(env);
+          for (let i = 0; i < 2; i++) {
+            assert.equal((await request(`${proxy.url}/svc/echo`, { headers })).status, 200);
+          }
+          await eventually(() => usage.accepted('o', 'p').sum === 7, 10_000);
+          const records = usage.records.filter((r) => r.raw.includes('"o"'));
+          assert.equal(records[0]?.verdict, 'guided');
+          assert.equal(records[1]?.verdict, 'duplicate');
+          assert.equal(records[1]?.raw, records[0]?.raw, 'the resent record is identical');
+          assert.ok(records.slice(2).every((r) => r.verdict === 'guided'));
+          const { numbers } = usage.accepted('o', 'p');
+          assert.deepEqual(
+            numbers,
+            numbers.map((_, i) => i),
+          );
+          assert.deepEqual(usage.rejected(), []);
+        } finally {
+          usage.beforeAnswer = undefined;
+          await proxy.stop();
+          await store.close();
+          await usage.stop();
         }
-        await eventually(() => usage.accepted('o', 'p').sum === 7, 10_000);
-        const records = usage.records.filter((r) => r.raw.includes('"o"'));
-        assert.equal(records[0]?.verdict, 'guided');
-        assert.equal(records[1]?.verdict, 'duplicate');
-        assert.equal(records[1]?.raw, records[0]?.raw, 'the resent record is identical');
-        assert.ok(records.slice(2).every((r) => r.verdict === 'guided'));
-        const { numbers } = usage.accepted('o', 'p');
-        assert.deepEqual(
-          numbers,
-          numbers.map((_, i) => i),
-        );
-        assert.deepEqual(usage.rejected(), []);
-      } finally {
-        usage.beforeAnswer = undefined;
-        await proxy.stop();
-        await store.close();
-      }
-    });
+      });
+    }
   });
 }
 
