@@ -122,7 +122,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       refreshRouting: () => routing.refresh(),
       ...(orion ? { beforeRevoke: (buy: Buy) => orion.canceller.cancelAll(buy) } : {}),
       // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
-      afterRevoke: () => void usageScheduler?.runNow(),
+      afterRevoke: () => void usageScheduler?.runWithinSchedule(),
       port: () => port,
       log,
     });

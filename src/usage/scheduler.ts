@@ -8,6 +8,12 @@ export interface UsageScheduler {
    * cycle: records the marketplace rejected are sent again.
    */
   runNow(): Promise<CycleResult>;
+  /**
+   * Runs a cycle now as part of the current scheduled one (a buy ended and its last usage should
+   * go out): records the marketplace rejected and that were sent in this scheduled cycle wait for
+   * the next one.
+   */
+  runWithinSchedule(): Promise<CycleResult>;
   stop(): Promise<void>;
 }
 
@@ -81,14 +87,20 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
     return running;
   }
 
-  const runNow = () => start(now());
-  const task: ScheduledTask = schedule(options.schedule, () => void start(slotOf(now())), {
-    noOverlap: true,
-  });
-  void start(slotOf(now()));
+  let scheduledAt = slotOf(now());
+  const task: ScheduledTask = schedule(
+    options.schedule,
+    () => {
+      scheduledAt = slotOf(now());
+      void start(scheduledAt);
+    },
+    { noOverlap: true },
+  );
+  void start(scheduledAt);
 
   return {
-    runNow,
+    runNow: () => start(now()),
+    runWithinSchedule: () => start(scheduledAt),
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);

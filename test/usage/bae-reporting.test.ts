@@ -196,6 +196,13 @@ for (const backend of storeBackends()) {
         );
         await eventually(async () => (await unreported('megabyte')) === 0);
         assert.equal(usage.recordsOf('o-call').length, 1, 'retries of the cycle do not resend it');
+        // A buy ending runs a cycle within the scheduled one: it does not resend it either.
+        const extra = await f.proxy.usage.runWithinSchedule();
+        assert.deepEqual(
+          extra.held.map((h) => h.orderId),
+          ['o-call'],
+        );
+        assert.equal(usage.recordsOf('o-call').length, 1);
         assert.equal(await unreported('call'), 2, 'the rejected usage is kept');
 
         const table = await cli('usage');
