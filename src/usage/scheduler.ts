@@ -87,20 +87,20 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
     return running;
   }
 
-  let scheduledAt = slotOf(now());
+  let currentSlot = slotOf(now());
   const task: ScheduledTask = schedule(
     options.schedule,
     () => {
-      scheduledAt = slotOf(now());
-      void start(scheduledAt);
+      currentSlot = slotOf(now());
+      void start(currentSlot);
     },
     { noOverlap: true },
   );
-  void start(scheduledAt);
+  void start(currentSlot);
 
   return {
     runNow: () => start(now()),
-    runWithinSchedule: () => start(scheduledAt),
+    runWithinSchedule: () => start(currentSlot),
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
