@@ -23,7 +23,6 @@ const result = spawnSync(
   [
     '--import',
     'tsx',
-    '--expose-gc',
     '--test',
     '--test-concurrency=2',
     '--test-timeout=120000',

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../config.ts';
 import { ModuleLoadError } from '../accounting/load-modules.ts';
 import { AccountingProxyError } from '../errors.ts';
+import { packageVersion } from '../package-version.ts';
 import { registerAddService } from './commands/add-service.ts';
 import {
   registerAddAdmin,
@@ -28,7 +29,7 @@ const output = (io: CliIo) => ({
 function buildProgram(io: CliIo): Command {
   const program = new Command('cli/cli')
     .description('Configuration tool for the accounting proxy')
-    .version('0.1.0')
+    .version(packageVersion())
     .configureOutput(output(io))
     .exitOverride();
   for (const register of [

@@ -19,7 +19,7 @@ import type { Logger } from '../log.ts';
 import { stripHopByHop } from '../proxy/hop-by-hop.ts';
 import type { Store } from '../store/store.ts';
 import { guardedLookup, isDeniedUrl } from './address-guard.ts';
-import { exchange, NoAnswerError } from './http-exchange.ts';
+import { exchange } from './http-exchange.ts';
 
 const PREFIX = '/subscriptions/';
 const BODY_LIMIT = 1024 * 1024;
@@ -116,7 +116,6 @@ export async function startNotificationListener(options: {
         log.warn({ code: error.code, status: error.status }, 'notification refused');
         return sendError(res, error.status, error.message);
       }
-      if (error instanceof NoAnswerError) return sendError(res, 504, error.message);
       log.error({ err: error }, 'notification failed');
       sendError(res, 502, 'The notification could not be delivered');
     });

@@ -58,6 +58,7 @@ const identityKey = ({ orderId, productId, customer, publicPath }: BuyIdentity) 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 type ScriptReply = 'OK' | [ErrorCode, ...(string | number)[]];
+type ScriptCommand = (...args: unknown[]) => Promise<ScriptReply>;
 
 function throwIfError(reply: ScriptReply): void {
   if (reply === 'OK') return;
@@ -140,10 +141,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   const p = options.prefix;
   const key = (...parts: string[]) => p + parts.join(':');
   const run = async (name: ScriptName, ...args: (string | number)[]): Promise<ScriptReply> => {
-    const command = (redis as unknown as Record<string, (...a: unknown[]) => Promise<ScriptReply>>)[
+    // defineCommand above added one method per script name.
+    const command = (redis as unknown as Record<string, ScriptCommand>)[
       `ap_${name}`
-    ];
-    if (!command) throw new Error(`unknown Redis script ${name}`);
+    ] as ScriptCommand;
     return command.call(redis, p, ...args);
   };
   const change = async (name: ScriptName, ...args: (string | number)[]) =>

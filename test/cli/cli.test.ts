@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -284,6 +284,17 @@ for (const backend of backends) {
 }
 
 describe('CLI help', () => {
+  test('--version prints the version of package.json, also from the built CLI', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    );
+    const shown = await cli({}, '--version');
+    assert.equal(shown.code, 0);
+    assert.equal(shown.stdout, `${version}\n`);
+    const built = spawnSync(cliBinary, ['-V'], { encoding: 'utf8' });
+    assert.equal(built.stdout, `${version}\n`);
+  });
+
   test('-h and help <command> print usage and exit 0', async () => {
     const top = await cli({}, '-h');
     assert.equal(top.code, 0);
