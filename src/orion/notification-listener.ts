@@ -1,28 +1,23 @@
 import { timingSafeEqual } from 'node:crypto';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, toBlockList } from '../../config.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { isProxyError, proxyError } from '../errors.ts';
+import { exchange } from '../http/buffered-exchange.ts';
+import { upstreamRequestHeaders } from '../http/headers.ts';
 import { readBody } from '../http/read-body.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
-import { stripHopByHop } from '../proxy/hop-by-hop.ts';
 import type { Store } from '../store/store.ts';
 import { guardedLookup, isDeniedUrl } from './address-guard.ts';
-import { exchange } from './http-exchange.ts';
 
 const PREFIX = '/subscriptions/';
 const BODY_LIMIT = 1024 * 1024;
+// The subscriber's own Host; the length of the buffered body is set again.
+const NOT_FORWARDED = new Set(['host', 'content-length']);
 
 export interface NotificationListener {
   port: number;
@@ -72,10 +67,9 @@ export async function startNotificationListener(options: {
       throw proxyError('ORION_NOTIFICATION_URL_DENIED', subscription.notificationUrl);
     }
 
-    const headers: OutgoingHttpHeaders = { ...req.headers };
-    stripHopByHop(headers as IncomingHttpHeaders);
-    for (const name of ['host', 'content-length', 'transfer-encoding']) delete headers[name];
-    headers['content-length'] = body.length;
+    const headers = upstreamRequestHeaders(req.headers, NOT_FORWARDED, {
+      'content-length': body.length,
+    });
     const started = performance.now();
     let answer: Awaited<ReturnType<typeof exchange>>;
     try {

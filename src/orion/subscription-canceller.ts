@@ -1,8 +1,8 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import { exchange } from '../http/buffered-exchange.ts';
 import type { Logger } from '../log.ts';
-import { backendTarget } from '../proxy/backend-target.ts';
+import { backendTarget } from '../services/backend-target.ts';
 import type { Buy, Service, Store, Subscription } from '../store/store.ts';
-import { exchange } from './http-exchange.ts';
 
 export interface SubscriptionCanceller {
   /** Cancels every subscription of the buy at Orion; failures are retried in the background. */

@@ -1,37 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import type {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  OutgoingHttpHeaders,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { type Config, toBlockList } from '../../config.ts';
 import { meterExchange } from '../accounting/meter.ts';
-import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
-import type { IdmUser } from '../auth/idm-client.ts';
 import { userHeaders } from '../auth/user-headers.ts';
 import { isProxyError, proxyError } from '../errors.ts';
+import { exchange, NoAnswerError } from '../http/buffered-exchange.ts';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from '../http/headers.ts';
 import { readBody } from '../http/read-body.ts';
 import { sendError } from '../http/send-error.ts';
+import { upstreamFailure } from '../http/upstream-failure.ts';
 import type { Logger } from '../log.ts';
-import { backendTarget } from '../proxy/backend-target.ts';
-import { stripHopByHop } from '../proxy/hop-by-hop.ts';
-import type { Buy, Service, Store, Subscription } from '../store/store.ts';
+import type { BuyerRequest, SubscriptionHook } from '../proxy/handler.ts';
+import { backendTarget } from '../services/backend-target.ts';
+import type { Store, Subscription } from '../store/store.ts';
 import { isDeniedUrl } from './address-guard.ts';
-import { exchange, NoAnswerError } from './http-exchange.ts';
 import { notificationUrlOf, redirectNotifications } from './notification-target.ts';
-import type { OrionOperation } from './operations.ts';
+import { detectOperation, type OrionOperation } from './operations.ts';
 
-export interface SubscriptionRequest {
-  service: Service;
-  rest: string;
-  user: IdmUser;
-  token: string;
-  buy: Buy;
-  module: AccountingModule;
+export interface SubscriptionRequest extends BuyerRequest {
   operation: OrionOperation;
 }
+
+// Recomputed for the buffered, possibly rewritten body; the API key is this proxy's credential.
+const NOT_FORWARDED = new Set(['x-api-key', 'host', 'content-length']);
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -162,11 +154,11 @@ export function createSubscriptionHandler(options: {
     const plan = await prepare(request, json);
     if (json !== undefined) body = Buffer.from(JSON.stringify(json));
 
-    const headers: OutgoingHttpHeaders = { ...req.headers };
-    stripHopByHop(headers as IncomingHttpHeaders);
-    for (const name of ['x-api-key', 'host', 'content-length', 'transfer-encoding'])
-      delete headers[name];
-    Object.assign(headers, userHeaders(request.user, request.token, config.oauth2.roles));
+    const headers = upstreamRequestHeaders(
+      req.headers,
+      NOT_FORWARDED,
+      userHeaders(request.user, request.token, config.oauth2.roles),
+    );
     headers['content-length'] = body.length;
     const target = backendTarget(request);
     const answer = await exchange(`${target.origin}${target.path}`, {
@@ -189,22 +181,21 @@ export function createSubscriptionHandler(options: {
     };
     await meterExchange(request.module, measured, request.buy.apiKey, recorder, log);
 
-    stripHopByHop(answer.headers);
-    delete answer.headers['transfer-encoding'];
-    res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
+    res.writeHead(answer.status, {
+      ...downstreamResponseHeaders(answer.headers),
+      'content-length': answer.body.length,
+    });
     res.end(answer.body);
   }
 
-  return (req: IncomingMessage, res: ServerResponse, request: SubscriptionRequest): void => {
+  function answer(req: IncomingMessage, res: ServerResponse, request: SubscriptionRequest): void {
     handle(req, res, request).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;
       }
       if (error instanceof NoAnswerError) {
-        const failure = error.timedOut
-          ? proxyError('UPSTREAM_TIMEOUT')
-          : proxyError('UPSTREAM_UNREACHABLE');
+        const failure = upstreamFailure(error);
         log.warn({ err: error.message }, 'Orion did not answer a subscription request');
         return sendError(res, failure.status, failure.message);
       }
@@ -212,5 +203,15 @@ export function createSubscriptionHandler(options: {
       log.error({ err: error }, 'subscription request failed');
       sendError(res, 502, 'The subscription could not be handled');
     });
+  }
+
+  const hook: SubscriptionHook = {
+    intercept(req, res, request) {
+      const operation = detectOperation(req.method ?? 'GET', request.rest);
+      if (!operation) return false;
+      answer(req, res, { ...request, operation });
+      return true;
+    },
   };
+  return hook;
 }

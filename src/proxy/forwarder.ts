@@ -1,18 +1,25 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { type AccountingProxyError, proxyError } from '../errors.ts';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from '../http/headers.ts';
 import { sendError } from '../http/send-error.ts';
 import { Agent } from '../http/undici-agent.ts';
+import { errorCode, upstreamFailure } from '../http/upstream-failure.ts';
 import type { Logger } from '../log.ts';
-import { stripHopByHop } from './hop-by-hop.ts';
 
 export interface ForwardTarget {
   /** `http://host:port` of the backend. */
   origin: string;
   /** Path and query sent to the backend, byte for byte. */
   path: string;
+  /** Headers set for the backend over the client's (the identity headers). */
+  headers: Readonly<OutgoingHttpHeaders>;
 }
 
 /** The backend's answer, its headers already cleaned of hop-by-hop fields. */
@@ -52,26 +59,10 @@ export interface Forwarder {
   close(): Promise<void>;
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 class ClientGoneError extends Error {
   constructor() {
     super('the client closed the connection');
   }
-}
-
-const errorCode = (error: Error): string | undefined => (error as { code?: string }).code;
-
-function failureFor(error: Error): AccountingProxyError {
-  const code = errorCode(error);
-  if (code !== undefined && TIMEOUT_CODES.has(code)) return proxyError('UPSTREAM_TIMEOUT');
-  // undici refuses to send what it cannot frame (a path with bytes it rejects, say).
-  if (code === 'UND_ERR_INVALID_ARG') return proxyError('REQUEST_NOT_FORWARDABLE', error.message);
-  return proxyError('UPSTREAM_UNREACHABLE');
 }
 
 /**
@@ -114,17 +105,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   ): void {
     // 1xx interim answers (100 Continue is Node's server's business) are not relayed.
     if (status < 200) return;
-    stripHopByHop(headers);
-    // Node frames the body for the client itself (Content-Length or chunked).
-    delete headers['transfer-encoding'];
-    const answer = { status, headers };
+    const answer = { status, headers: downstreamResponseHeaders(headers) };
     this.answer = answer;
     if (this.hooks && this.req.method !== 'HEAD' && status !== 204 && status !== 304) {
       const length = Number(headers['content-length']);
       if (Number.isSafeInteger(length) && length > 0) this.expectedBytes = length;
     }
     try {
-      this.res.writeHead(status, statusMessage, headers);
+      this.res.writeHead(status, statusMessage, answer.headers);
     } catch (error) {
       // A header Node refuses to write (an invalid character from the backend, say).
       this.answer = undefined;
@@ -178,7 +166,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       res.destroy();
       return;
     }
-    const failure = failureFor(error);
+    const failure = upstreamFailure(error);
     this.log.warn(
       { code: failure.code, err: error.message, upstreamCode: errorCode(error) },
       'backend request failed',
@@ -212,10 +200,12 @@ async function* countedBody(req: IncomingMessage, exchange: Exchange): AsyncGene
   }
 }
 
-function appendHeader(headers: IncomingHttpHeaders, name: string, value: string): void {
-  const existing = headers[name];
-  headers[name] = existing ? `${existing}, ${value}` : value;
-}
+const appended = (existing: string | undefined, value: string) =>
+  existing ? `${existing}, ${value}` : value;
+
+// Node's server has answered any 100-continue; Host is the backend's; the API key is this
+// proxy's credential, never the backend's.
+const NOT_FORWARDED = new Set(['expect', 'host', 'x-api-key']);
 
 /**
  * Forwards with undici's connection pools (keep-alive, one pool per backend origin). The backend
@@ -243,18 +233,22 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
 
   return {
     forward(req, res, target, hooks) {
-      const headers = req.headers;
+      const incoming = req.headers;
       const hasBody =
-        headers['transfer-encoding'] !== undefined ||
-        (headers['content-length'] !== undefined && headers['content-length'] !== '0');
-      stripHopByHop(headers);
-      // undici frames the body itself, and Node's server has already answered any 100-continue.
-      delete headers['transfer-encoding'];
-      delete headers.expect;
+        incoming['transfer-encoding'] !== undefined ||
+        (incoming['content-length'] !== undefined && incoming['content-length'] !== '0');
       const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
-      appendHeader(headers, 'x-forwarded-for', req.socket.remoteAddress ?? '');
-      appendHeader(headers, 'x-forwarded-proto', encrypted ? 'https' : 'http');
-      headers['x-forwarded-host'] ??= headers.host;
+      // A new object: accounting modules see the client's headers as they arrived.
+      const headers = upstreamRequestHeaders(incoming, NOT_FORWARDED, target.headers);
+      headers['x-forwarded-for'] = appended(
+        incoming['x-forwarded-for'] as string | undefined,
+        req.socket.remoteAddress ?? '',
+      );
+      headers['x-forwarded-proto'] = appended(
+        incoming['x-forwarded-proto'] as string | undefined,
+        encrypted ? 'https' : 'http',
+      );
+      headers['x-forwarded-host'] = incoming['x-forwarded-host'] ?? incoming.host;
       headers.host = hostOf(target.origin);
       const exchange = new Exchange(req, res, hooks, log);
       const body = hasBody ? (hooks ? countedBody(req, exchange) : req) : null;
@@ -264,7 +258,8 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
             origin: target.origin,
             method: req.method ?? 'GET',
             path: target.path,
-            headers,
+            // Every value here is a string: the client's, ours, and the identity headers.
+            headers: headers as Record<string, string | string[]>,
             // undici reads async iterables (documented), which its type for `body` leaves out.
             body: body as Readable | null,
           },

@@ -10,10 +10,8 @@ import { userHeaders } from '../auth/user-headers.ts';
 import { type AccountingProxyError, type FixedMessageCode, proxyError } from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
-import { detectOperation } from '../orion/operations.ts';
-import type { SubscriptionRequest } from '../orion/subscription-handler.ts';
-import type { Buy, Store } from '../store/store.ts';
-import { backendTarget } from './backend-target.ts';
+import { backendTarget } from '../services/backend-target.ts';
+import type { Buy, Service, Store } from '../store/store.ts';
 import type { BackendAnswer, ExchangeBytes, ExchangeHooks, Forwarder } from './forwarder.ts';
 import type { RoutingSync } from './routing-sync.ts';
 import type { Route } from './routing-table.ts';
@@ -27,15 +25,27 @@ export interface ProxyHandlerOptions {
   store: Store;
   forwarder: Forwarder;
   /** Orion subscription operations of buyers, when Orion support is on. */
-  subscriptions?: SubscriptionHandler;
+  subscriptions?: SubscriptionHook;
   log: Logger;
 }
 
-type SubscriptionHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  request: SubscriptionRequest,
-) => void;
+/** A buyer's authorized request to a Context Broker service. */
+export interface BuyerRequest {
+  service: Service;
+  rest: string;
+  user: IdmUser;
+  token: string;
+  buy: Buy;
+  module: AccountingModule;
+}
+
+/**
+ * Takes over the buyer requests to Context Broker services that are subscription operations
+ * (Orion support implements it): true when it answers the request itself.
+ */
+export interface SubscriptionHook {
+  intercept(req: IncomingMessage, res: ServerResponse, request: BuyerRequest): boolean;
+}
 
 interface Metering {
   buy: Buy;
@@ -95,19 +105,9 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     // Nothing is served that could not be billed.
     if (!store.isAvailable() || !recorder.healthy) return refuseWith(req, res, 'STORE_UNAVAILABLE');
     if (options.subscriptions && route.service.isContextBroker) {
-      const operation = detectOperation(method, route.rest);
-      if (operation) {
-        const { service, rest } = route;
-        return options.subscriptions(req, res, {
-          service,
-          rest,
-          user,
-          token,
-          buy,
-          module,
-          operation,
-        });
-      }
+      const { service, rest } = route;
+      const request = { service, rest, user, token, buy, module };
+      if (options.subscriptions.intercept(req, res, request)) return;
     }
     return forward(req, res, route, user, token, { buy, module });
   }
@@ -120,9 +120,11 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     token: string,
     metering: Metering | undefined,
   ) {
-    delete req.headers['x-api-key'];
-    Object.assign(req.headers, userHeaders(user, token, config.oauth2.roles));
-    forwarder.forward(req, res, backendTarget(route), metering && meteringHooks(req, metering));
+    const target = {
+      ...backendTarget(route),
+      headers: userHeaders(user, token, config.oauth2.roles),
+    };
+    forwarder.forward(req, res, target, metering && meteringHooks(req, metering));
   }
 
   /** Commits the exchange's usage exactly once: at its end, or for what a leaving client got. */
