@@ -1,23 +1,25 @@
 /**
- * Composition root: builds every part from the configuration, starts them, and stops them in
- * reverse order.
+ * Start-up: opens the real parts the configuration describes (store, IdM client, modules, Orion
+ * support), hands them to createProxyApp, listens, starts reporting, and stops it all in reverse
+ * order.
  */
 
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { loadAccountingModules } from './accounting/load-modules.ts';
+import type { AccountingModule } from './accounting/module.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
-import { createIdmClient } from './auth/idm-client.ts';
+import { createIdmClient, type IdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
-import { sendError } from './http/send-error.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { Logger } from './log.ts';
 import { type OrionSupport, startOrionSupport } from './orion/orion-support.ts';
 import { createForwarder } from './proxy/forwarder.ts';
-import { createProxyHandler } from './proxy/handler.ts';
 import { type RoutingSync, startRoutingSync } from './proxy/routing-sync.ts';
+import { createProxyApp } from './proxy-app.ts';
 import { openStore } from './store/open.ts';
 import type { Buy, Store } from './store/store.ts';
 import { createReportCycle } from './usage/report-cycle.ts';
@@ -71,15 +73,28 @@ function listen(server: Server, port: number): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
-export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
+/** Parts a caller (a test) provides instead of the ones the configuration describes. */
+export interface ProxyOverrides {
+  store?: Store;
+  idm?: IdmClient;
+  modules?: ReadonlyMap<string, AccountingModule>;
+  clock?: Clock;
+}
+
+export async function startProxy(
+  config: Config,
+  log: Logger,
+  overrides: ProxyOverrides = {},
+): Promise<RunningProxy> {
+  const clock = overrides.clock ?? systemClock;
   // Modules first: a bad module must stop start-up before anything is opened.
-  const modules = await loadAccountingModules(config.modules.accounting);
-  const store = await openStore(config.database, {
-    sqliteCheckpoints: {
-      intervalMs: 1000,
-      onError: (message) => log.warn(message),
-    },
-  });
+  const modules = overrides.modules ?? (await loadAccountingModules(config.modules.accounting));
+  const store =
+    overrides.store ??
+    (await openStore(config.database, {
+      sqliteCheckpoints: { intervalMs: 1000, onError: (message) => log.warn(message) },
+      clock,
+    }));
   let routing: RoutingSync;
   try {
     routing = await startRoutingSync(store, log);
@@ -90,60 +105,42 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   const recorder = createUsageRecorder({ store, log });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
   const tokens = createTokenValidator({
-    idm: createIdmClient({ baseUrl: config.oauth2.idm_url, timeoutMs: config.oauth2.idm_timeout }),
+    idm:
+      overrides.idm ??
+      createIdmClient({ baseUrl: config.oauth2.idm_url, timeoutMs: config.oauth2.idm_timeout }),
     ttlMs: config.oauth2.token_cache_ttl * 1000,
+    clock,
   });
   // Orion support: the notification listener must run before subscriptions can point at it.
   const orion = config.resources.contextBroker
-    ? await startOrionSupport({ config, store, modules, recorder, log })
+    ? await startOrionSupport({ config, store, modules, recorder, clock, log })
     : undefined;
-  const handleProxyRequest = createProxyHandler({
+  let port = config.accounting_proxy.port;
+  let usageScheduler: UsageScheduler | undefined;
+  const app = createProxyApp({
     config,
+    store,
     routing,
     tokens,
     modules,
     recorder,
-    store,
     forwarder,
-    ...(orion ? { subscriptions: orion.subscriptions } : {}),
+    clock,
     log,
+    ...(orion
+      ? {
+          orion: {
+            subscriptions: orion.subscriptions,
+            cancelAll: (buy: Buy) => orion.canceller.cancelAll(buy),
+          },
+        }
+      : {}),
+    // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
+    afterRevoke: () => void usageScheduler?.runWithinSchedule(),
+    port: () => port,
   });
-  let port = config.accounting_proxy.port;
-  let usageScheduler: UsageScheduler | undefined;
-  // The admin API (express, zod: some 30 MB) loads with its first request: the marketplace calls
-  // it now and then, while every byte of the proxy's footprint counts on every instance.
-  let adminApp: Promise<RequestListener> | undefined;
-  const loadAdminApp = async (): Promise<RequestListener> => {
-    const { createAdminApp } = await import('./admin/app.ts');
-    return createAdminApp({
-      config,
-      store,
-      tokens,
-      refreshRouting: () => routing.refresh(),
-      ...(orion ? { beforeRevoke: (buy: Buy) => orion.canceller.cancelAll(buy) } : {}),
-      // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
-      afterRevoke: () => void usageScheduler?.runWithinSchedule(),
-      port: () => port,
-      log,
-    });
-  };
-  const handleAdminRequest: RequestListener = (req, res) => {
-    adminApp ??= loadAdminApp();
-    adminApp.then(
-      (app) => app(req, res),
-      (error: unknown) => {
-        log.error({ err: error }, 'cannot load the admin API');
-        sendError(res, 500, 'Admin API unavailable');
-      },
-    );
-  };
-  const adminPaths = new Set(Object.values(config.api.administration_paths));
-  const server = createListener(config, (req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    if (adminPaths.has(query === -1 ? url : url.slice(0, query))) handleAdminRequest(req, res);
-    else handleProxyRequest(req, res);
-  });
+  // Every listener of the proxy, in one place.
+  const server = createListener(config, app.handle);
   try {
     port = await listen(server, config.accounting_proxy.port);
   } catch (error) {
@@ -163,11 +160,13 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
         timeoutMs: config.usageAPI.timeout,
       }),
       usageApiUrl: config.usageAPI.url,
+      clock,
       log,
     }),
     schedule: config.usageAPI.schedule,
     retryInitialMs: config.usageAPI.retry_initial,
     retryMaxMs: config.usageAPI.retry_max,
+    clock,
     log,
   });
   usageScheduler = usage;
@@ -191,13 +190,14 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     async close() {
       // Stop accepting and let in-flight exchanges finish (and commit their usage) within the
       // grace period; keep-alive connections are closed as soon as they fall idle.
-      const deadline = Date.now() + config.accounting_proxy.shutdown_grace;
+      const grace = config.accounting_proxy.shutdown_grace;
+      const deadline = clock.monotonic() + grace;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       const finished = await Promise.race([
         closed.then(() => true),
-        sleep(config.accounting_proxy.shutdown_grace).then(() => false),
+        sleep(grace).then(() => false),
       ]);
       clearInterval(idleSweep);
       if (!finished) {
@@ -207,7 +207,8 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       routing.stop();
       await usage.stop();
       // Usage still uncommitted after the grace period (store down) is logged as lost below.
-      await Promise.race([recorder.drain(), sleep(Math.max(deadline - Date.now(), 1000))]);
+      const left = Math.max(deadline - clock.monotonic(), 1000);
+      await Promise.race([recorder.drain(), sleep(left)]);
       const lost = await recorder.close();
       if (lost > 0) log.error({ increments: lost }, 'usage not committed at shutdown');
       await forwarder.close();

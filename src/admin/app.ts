@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from '../../config.ts';
 import type { TokenValidator } from '../auth/token-validator.ts';
+import type { Clock } from '../clock.ts';
 import { proxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Buy, Store } from '../store/store.ts';
@@ -23,8 +24,7 @@ export interface AdminAppOptions {
   /** The port the proxy listens on, for URLs of requests without a Host header. */
   port(): number;
   log: Logger;
-  /** When things happen (default: the system clock). */
-  now?: () => Date;
+  clock: Clock;
 }
 
 const onlyMethod =
@@ -58,13 +58,7 @@ export function createAdminApp(options: AdminAppOptions): Express {
     user,
     keysRoute(store, { https: config.accounting_proxy.https.enabled, port: options.port }),
   );
-  app.post(
-    paths.checkURL,
-    marketplace,
-    user,
-    jsonBody,
-    checkUrlRoute(store, log, options.now ?? (() => new Date())),
-  );
+  app.post(paths.checkURL, marketplace, user, jsonBody, checkUrlRoute(store, log, options.clock));
   app.post(paths.newBuy, marketplace, jsonBody, newBuyRoute(buys));
   app.post(paths.deleteBuy, marketplace, jsonBody, deleteBuyRoute(buys));
   for (const path of [paths.units, paths.keys]) app.all(path, onlyMethod('GET'));

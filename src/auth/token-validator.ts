@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { type Clock, systemClock } from '../clock.ts';
 import type { IdmClient, IdmUser } from './idm-client.ts';
 
 const REJECTED = Symbol('rejected token');
@@ -11,6 +12,7 @@ export interface TokenValidatorOptions {
   /** How long a rejected token is remembered, so a client retrying a bad token does not flood the IdM. */
   rejectedTtlMs?: number;
   maxEntries?: number;
+  clock?: Clock;
 }
 
 export interface TokenValidator {
@@ -26,6 +28,9 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
   const cache = new LRUCache<string, Verdict>({
     max: options.maxEntries ?? 100_000,
     ttl: Math.max(options.ttlMs, 1),
+    perf: { now: (options.clock ?? systemClock).monotonic },
+    // Read the clock on every check rather than caching it on a timer: expiry follows the clock.
+    ttlResolution: 0,
     fetchMethod: async (token, _stale, { options: entry }) => {
       const user = await options.idm.lookup(token);
       if (user) {

@@ -5,6 +5,7 @@ import { type Config, toBlockList } from '../../config.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
+import type { Clock } from '../clock.ts';
 import { isProxyError, proxyError } from '../errors.ts';
 import { exchange } from '../http/buffered-exchange.ts';
 import { upstreamRequestHeaders } from '../http/headers.ts';
@@ -37,9 +38,10 @@ export async function startNotificationListener(options: {
   store: Store;
   modules: ReadonlyMap<string, AccountingModule>;
   recorder: UsageRecorder;
+  clock: Clock;
   log: Logger;
 }): Promise<NotificationListener> {
-  const { config, store, modules, recorder, log } = options;
+  const { config, store, modules, recorder, log, clock } = options;
   const deny = toBlockList(config.resources.notification_deny);
   const lookup = config.resources.notification_deny.length > 0 ? guardedLookup(deny) : undefined;
 
@@ -70,7 +72,7 @@ export async function startNotificationListener(options: {
     const headers = upstreamRequestHeaders(req.headers, NOT_FORWARDED, {
       'content-length': body.length,
     });
-    const started = performance.now();
+    const started = clock.monotonic();
     let answer: Awaited<ReturnType<typeof exchange>>;
     try {
       answer = await exchange(subscription.notificationUrl, {
@@ -96,7 +98,7 @@ export async function startNotificationListener(options: {
       },
       // What the buyer was sent is the notification itself.
       response: { status: answer.status, headers: answer.headers, bytes: body.length },
-      elapsedMs: performance.now() - started,
+      elapsedMs: clock.monotonic() - started,
     };
     await meterExchange(module, measured, buy.apiKey, recorder, log);
     res.writeHead(answer.status, { 'content-length': 0 });

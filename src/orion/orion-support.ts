@@ -1,6 +1,7 @@
 import type { Config } from '../../config.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { startNotificationListener } from './notification-listener.ts';
@@ -23,6 +24,7 @@ export async function startOrionSupport(options: {
   store: Store;
   modules: ReadonlyMap<string, AccountingModule>;
   recorder: UsageRecorder;
+  clock: Clock;
   log: Logger;
 }): Promise<OrionSupport> {
   const listener = await startNotificationListener(options);

@@ -4,6 +4,7 @@ import { type Config, toBlockList } from '../../config.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { userHeaders } from '../auth/user-headers.ts';
+import type { Clock } from '../clock.ts';
 import { isProxyError, proxyError } from '../errors.ts';
 import { exchange, NoAnswerError } from '../http/buffered-exchange.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../http/headers.ts';
@@ -68,9 +69,10 @@ export function createSubscriptionHandler(options: {
   recorder: UsageRecorder;
   /** Port of the running notification listener (the configured one, or the one given for port 0). */
   listenerPort: number;
+  clock: Clock;
   log: Logger;
 }) {
-  const { config, store, recorder, log } = options;
+  const { config, store, recorder, log, clock } = options;
   const deny = toBlockList(config.resources.notification_deny);
   const host = config.resources.notification_host;
   const callbackUrl = (secret: string) =>
@@ -141,7 +143,7 @@ export function createSubscriptionHandler(options: {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, request: SubscriptionRequest) {
-    const started = performance.now();
+    const started = clock.monotonic();
     let body = await readBody(req, BODY_LIMIT);
     let json: unknown;
     if (req.method !== 'DELETE') {
@@ -177,7 +179,7 @@ export function createSubscriptionHandler(options: {
         bytes: body.length,
       },
       response: { status: answer.status, headers: answer.headers, bytes: answer.body.length },
-      elapsedMs: performance.now() - started,
+      elapsedMs: clock.monotonic() - started,
     };
     await meterExchange(request.module, measured, request.buy.apiKey, recorder, log);
 

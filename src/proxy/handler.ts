@@ -7,6 +7,7 @@ import { extractToken } from '../auth/extract-token.ts';
 import { IdmUnavailableError, type IdmUser } from '../auth/idm-client.ts';
 import type { TokenValidator } from '../auth/token-validator.ts';
 import { userHeaders } from '../auth/user-headers.ts';
+import type { Clock } from '../clock.ts';
 import { type AccountingProxyError, type FixedMessageCode, proxyError } from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
@@ -24,6 +25,7 @@ export interface ProxyHandlerOptions {
   recorder: UsageRecorder;
   store: Store;
   forwarder: Forwarder;
+  clock: Clock;
   /** Orion subscription operations of buyers, when Orion support is on. */
   subscriptions?: SubscriptionHook;
   log: Logger;
@@ -57,7 +59,7 @@ interface Metering {
  * Everything but the IdM call on a cold token and the forward itself is in-memory.
  */
 export function createProxyHandler(options: ProxyHandlerOptions) {
-  const { routing, tokens, modules, recorder, store, forwarder, log, config } = options;
+  const { routing, tokens, modules, recorder, store, forwarder, log, config, clock } = options;
 
   const refuse = (req: IncomingMessage, res: ServerResponse, error: AccountingProxyError) => {
     log.warn(
@@ -129,7 +131,7 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
 
   /** Commits the exchange's usage exactly once: at its end, or for what a leaving client got. */
   function meteringHooks(req: IncomingMessage, metering: Metering): ExchangeHooks {
-    const started = performance.now();
+    const started = clock.monotonic();
     let committed = false;
     const commit = (answer: BackendAnswer, bytes: ExchangeBytes) => {
       committed = true;
@@ -141,7 +143,7 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
           bytes: bytes.request,
         },
         response: { status: answer.status, headers: answer.headers, bytes: bytes.response },
-        elapsedMs: performance.now() - started,
+        elapsedMs: clock.monotonic() - started,
       };
       return meterExchange(metering.module, exchange, metering.buy.apiKey, recorder, log);
     };

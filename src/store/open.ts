@@ -1,4 +1,5 @@
 import type { Config } from '../../config.ts';
+import type { Clock } from '../clock.ts';
 import type { CheckpointerOptions } from './sqlite-checkpointer.ts';
 import type { Store } from './store.ts';
 
@@ -7,6 +8,8 @@ export interface OpenStoreOptions {
   failFast?: boolean;
   /** SQLite: checkpoint the WAL in a worker thread, off the event loop (the long-running proxy). */
   sqliteCheckpoints?: CheckpointerOptions;
+  /** For lock expiry and dates the store writes itself. */
+  clock?: Clock;
 }
 
 /**
@@ -25,11 +28,13 @@ export async function openStore(
       db: Number(database.name),
       prefix: database.redis_prefix,
       failFast: options.failFast ?? false,
+      ...(options.clock && { clock: options.clock }),
     });
   }
   const { openSqliteStore } = await import('./sqlite.ts');
   return openSqliteStore({
     filename: database.name,
+    ...(options.clock && { clock: options.clock }),
     ...(options.sqliteCheckpoints && { backgroundCheckpoints: options.sqliteCheckpoints }),
   });
 }

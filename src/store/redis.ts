@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../clock.ts';
 import { type ErrorCode, proxyError } from '../errors.ts';
 import { type ScriptName, scripts } from './redis-scripts.ts';
 import {
@@ -21,6 +22,8 @@ export interface RedisStoreOptions {
   prefix: string;
   /** Give up at once when Redis is unreachable (the CLI) instead of reconnecting forever (the proxy). */
   failFast?: boolean;
+  /** For the dates the store writes itself (default: the system clock). */
+  clock?: Clock;
 }
 
 const toReportable = (
@@ -149,7 +152,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   };
   const change = async (name: ScriptName, ...args: (string | number)[]) =>
     throwIfError(await run(name, ...args));
-  await change('migrateMarketplaceToken', new Date().toISOString());
+  await change(
+    'migrateMarketplaceToken',
+    new Date((options.clock ?? systemClock).now()).toISOString(),
+  );
 
   const readBuys = async (apiKeys: string[]): Promise<Buy[]> => {
     const pipeline = redis.pipeline();

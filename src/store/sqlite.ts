@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { type Clock, systemClock } from '../clock.ts';
 import { proxyError } from '../errors.ts';
 import { type CheckpointerOptions, startCheckpointer } from './sqlite-checkpointer.ts';
 import { migrate } from './sqlite-schema.ts';
@@ -138,6 +139,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Checkpoint the WAL in a worker thread rather than inside commits (the long-running proxy). */
   backgroundCheckpoints?: CheckpointerOptions;
+  /** For lock expiry (default: the system clock). */
+  clock?: Clock;
 }
 
 function openDatabase(filename: string): Database.Database {
@@ -154,6 +157,7 @@ function openDatabase(filename: string): Database.Database {
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.filename);
+  const clock = options.clock ?? systemClock;
   db.pragma('journal_mode = WAL');
   // WAL with synchronous=NORMAL survives a process crash; FULL would also survive power loss at
   // the price of an fsync per commit. A crash of the proxy is the case we must not lose usage in.
@@ -444,13 +448,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     acquireLock: async (name, owner, ttlMs) => {
-      const now = Date.now();
+      const now = clock.now();
       return sql.takeLock.run({ name, owner, expires: now + ttlMs, now }).changes === 1;
     },
     releaseLock: async (name, owner) => {
       sql.releaseLock.run(name, owner);
     },
-    lockOwner: async (name) => sql.lockOwner.get(name, Date.now()) as string | undefined,
+    lockOwner: async (name) => sql.lockOwner.get(name, clock.now()) as string | undefined,
 
     addUsage: async (increments, batch) => {
       for (const { amount } of increments) assertValidAmount(amount);

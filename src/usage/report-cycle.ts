@@ -1,4 +1,5 @@
 import type { AccountingModule } from '../accounting/module.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ReportableBuy, ReportStatus, Store } from '../store/store.ts';
 import { type KeySession, openKeySession } from './key-session.ts';
@@ -49,7 +50,7 @@ export interface ReportCycleOptions {
   usageApi: UsageApi;
   usageApiUrl: string;
   log: Logger;
-  now?: () => Date;
+  clock?: Clock;
   /** How long a cycle may hold the lock without renewing it (a crashed holder's lock expires). */
   lockTtlMs?: number;
   /** At most this many records per buy and cycle: a backlog drains over several cycles. */
@@ -58,8 +59,9 @@ export interface ReportCycleOptions {
 
 export interface CycleRun {
   /**
-   * The scheduled time this run belongs to (default: now). A record the marketplace rejected is
-   * resent only if it was not sent since then, so retries of a cycle do not resend it.
+   * The scheduled time this run belongs to. A record the marketplace rejected is resent only if
+   * it was not sent since then, so retries of a cycle do not resend it. Absent for a run an
+   * operator asked for, which resends it.
    */
   scheduledAt?: Date;
 }
@@ -90,7 +92,8 @@ const heldBuy = (buy: ReportableBuy, status: ReportStatus): HeldBuy => ({
  */
 export function createReportCycle(options: ReportCycleOptions): ReportCycle {
   const { store, modules, usageApi, log } = options;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
+  const now = () => new Date(clock.now());
   const lock = reportLock(store, options.lockTtlMs ?? 5 * 60_000, log);
   let toldNoKey = false;
 
@@ -125,15 +128,17 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
   }
 
   /** Whether a buy's record stays unsent in this run. */
-  const isHeld = (status: ReportStatus | undefined, scheduledAt: Date) =>
+  const isHeld = (status: ReportStatus | undefined, scheduledAt: Date | undefined) =>
     status?.state === 'out-of-step' ||
-    (status?.state === 'rejected' && Date.parse(status.lastAttempt) > scheduledAt.getTime());
+    (status?.state === 'rejected' &&
+      scheduledAt !== undefined &&
+      Date.parse(status.lastAttempt) >= scheduledAt.getTime());
 
   async function reportBuy(
     buy: ReportableBuy,
     send: KeySession['send'],
     href: string,
-    scheduledAt: Date,
+    scheduledAt: Date | undefined,
     result: CycleResult,
   ) {
     const subject = { orderId: buy.orderId, productId: buy.productId, unit: buy.unit };
@@ -196,7 +201,7 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
     }
   }
 
-  async function cycle(scheduledAt: Date, result: CycleResult): Promise<void> {
+  async function cycle(scheduledAt: Date | undefined, result: CycleResult): Promise<void> {
     const keys = await openKeySession(store, now);
     if (!keys) {
       if (!toldNoKey)
@@ -229,7 +234,7 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
         return result;
       }
       try {
-        await cycle(run.scheduledAt ?? now(), result);
+        await cycle(run.scheduledAt, result);
       } catch (error) {
         if (error instanceof ReportLockLost) {
           log.warn('report lock lost to another process; this cycle stops sending');

@@ -1,11 +1,12 @@
 import { type ScheduledTask, schedule } from 'node-cron';
+import { type Clock, systemClock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { CycleResult, ReportCycle } from './report-cycle.ts';
 
 export interface UsageScheduler {
   /**
-   * Runs a cycle now (or joins the one running) and answers its result. It counts as a scheduled
-   * cycle: records the marketplace rejected are sent again.
+   * Runs a cycle now (or joins the one running) and answers its result: an operator's run, so
+   * records the marketplace rejected are sent again (its retries do not).
    */
   runNow(): Promise<CycleResult>;
   /**
@@ -23,7 +24,7 @@ export interface UsageSchedulerOptions {
   retryInitialMs: number;
   retryMaxMs: number;
   log: Logger;
-  now?: () => Date;
+  clock?: Clock;
 }
 
 /**
@@ -43,7 +44,8 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
   let retryDelay = options.retryInitialMs;
   let stopped = false;
 
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
+  const now = () => new Date(clock.now());
 
   const settle = (result: CycleResult, scheduledAt: Date) => {
     clearTimeout(retryTimer);
@@ -66,9 +68,11 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
     retryDelay = Math.min(retryDelay * 2, options.retryMaxMs);
   };
 
-  function start(scheduledAt: Date): Promise<CycleResult> {
+  function start(scheduledAt: Date | undefined): Promise<CycleResult> {
+    // Retries of an operator's run belong to the time it started.
+    const retrySlot = scheduledAt ?? now();
     running ??= cycle
-      .run({ scheduledAt })
+      .run(scheduledAt ? { scheduledAt } : {})
       .catch((error: unknown): CycleResult => {
         log.error({ err: error }, 'usage report cycle failed');
         return {
@@ -78,7 +82,7 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
         };
       })
       .then((result) => {
-        settle(result, scheduledAt);
+        settle(result, retrySlot);
         return result;
       })
       .finally(() => {
@@ -99,7 +103,7 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
   void start(currentSlot);
 
   return {
-    runNow: () => start(now()),
+    runNow: () => start(undefined),
     runWithinSchedule: () => start(currentSlot),
     async stop() {
       stopped = true;

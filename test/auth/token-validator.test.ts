@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createIdmClient, IdmUnavailableError } from '../../src/auth/idm-client.ts';
 import { createTokenValidator } from '../../src/auth/token-validator.ts';
-import { eventually } from '../support/client.ts';
 import { type FakeIdm, keyrockUser, startFakeIdm } from '../support/idm.ts';
+import { testClock } from '../support/test-clock.ts';
 
 describe('token cache while the IdM is down', () => {
   let idm: FakeIdm;
@@ -16,15 +16,20 @@ describe('token cache while the IdM is down', () => {
   });
 
   test('a cached token keeps working until its TTL, then is refused as unavailable, not invalid', async () => {
+    const clock = testClock();
     const validator = createTokenValidator({
       idm: createIdmClient({ baseUrl: idm.url, timeoutMs: 1000 }),
       ttlMs: 1000,
+      clock,
     });
     assert.equal((await validator.validate('alice-token'))?.id, 'alice');
     await idm.goDown();
     try {
       assert.equal(validator.cached('alice-token')?.id, 'alice', 'served from the cache');
-      await eventually(() => validator.cached('alice-token') === undefined, 5000);
+      clock.advance(999);
+      assert.equal(validator.cached('alice-token')?.id, 'alice', 'until its TTL');
+      clock.advance(2);
+      assert.equal(validator.cached('alice-token'), undefined);
       await assert.rejects(validator.validate('alice-token'), IdmUnavailableError);
     } finally {
       await idm.comeBack();

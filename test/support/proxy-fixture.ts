@@ -1,6 +1,6 @@
 import { type Config, loadConfig } from '../../config.ts';
 import { createLogger } from '../../src/log.ts';
-import { type RunningProxy, startProxy } from '../../src/server.ts';
+import { type ProxyOverrides, type RunningProxy, startProxy } from '../../src/server.ts';
 import type { Store } from '../../src/store/store.ts';
 import { type FakeBackend, startFakeBackend } from './backend.ts';
 import { type FakeIdm, keyrockUser, startFakeIdm } from './idm.ts';
@@ -31,6 +31,7 @@ export const API_KEYS = {
 export async function startProxyFixture(
   database: Config['database'],
   env: NodeJS.ProcessEnv = {},
+  overrides: ProxyOverrides = {},
 ): Promise<ProxyFixture> {
   const idm = await startFakeIdm();
   const backend = await startFakeBackend();
@@ -47,7 +48,7 @@ export async function startProxyFixture(
   config.resources.notification_port = 0;
   config.resources.notification_bind = '127.0.0.1';
   config.resources.notification_host = '127.0.0.1';
-  const proxy = await startProxy(config, createLogger('silent'));
+  const proxy = await startProxy(config, createLogger('silent'), overrides);
   const store = proxy.store;
 
   await store.addService({

@@ -14,6 +14,7 @@ import { eventually, request } from '../support/client.ts';
 import { API_KEYS, type ProxyFixture, startProxyFixture } from '../support/proxy-fixture.ts';
 import { databaseEnv } from '../support/proxy-process.ts';
 import { type StoreBackend, storeBackends } from '../support/store-backends.ts';
+import { testClock } from '../support/test-clock.ts';
 import { FakeUsageApi } from '../support/usage-server.ts';
 
 type Unit = 'call' | 'megabyte';
@@ -277,6 +278,42 @@ for (const backend of storeBackends()) {
         await f.proxy.usage.runNow();
         assert.deepEqual(usage.accepted('o-call', 'p-call'), { sum: 2, numbers: [0, 1] });
         assert.equal(await unreported('call'), 0);
+      }));
+
+    test('records are dated by the cycle clock; a rejected one is resent only in a later scheduled cycle', () =>
+      withBae(backend, async ({ f, usage, call }) => {
+        usage.contract('o-call', 'p-call', 'alice', ['megabyte']);
+        await f.store.addMarketplaceKey(usage.token, new Date());
+        await call();
+        const clock = testClock(Date.parse('2027-03-01T08:00:00.000Z'));
+        const cycle = createReportCycle({
+          store: f.store,
+          modules: await loadAccountingModules(['call', 'megabyte', 'millisecond']),
+          usageApi: createUsageApi({ baseUrl: usage.url, timeoutMs: 10_000 }),
+          usageApiUrl: usage.url,
+          log: createLogger('silent'),
+          clock,
+        });
+        const firstSlot = new Date(clock.now());
+        const first = await cycle.run({ scheduledAt: firstSlot });
+        assert.equal(first.held[0]?.since, '2027-03-01T08:00:00.000Z');
+        assert.equal(usage.recordsOf('o-call')[0]?.body.date, '2027-03-01T08:00:00.000Z');
+        clock.advance(60_000);
+        // A retry of the same scheduled cycle: held.
+        const retry = await cycle.run({ scheduledAt: firstSlot });
+        assert.deepEqual(
+          retry.held.map((h) => h.state),
+          ['rejected'],
+        );
+        assert.equal(usage.recordsOf('o-call').length, 1);
+        // The next scheduled cycle sends the identical record again.
+        await cycle.run({ scheduledAt: new Date(clock.now()) });
+        const records = usage.recordsOf('o-call');
+        assert.equal(records.length, 2);
+        assert.equal(records[1]?.raw, records[0]?.raw);
+        const [buy] = await f.store.listUsage();
+        assert.equal(buy?.reportStatus?.since, '2027-03-01T08:00:00.000Z');
+        assert.equal(buy?.reportStatus?.lastAttempt, '2027-03-01T08:01:00.000Z');
       }));
 
     test('a cycle that lost its lock sends nothing more', () =>

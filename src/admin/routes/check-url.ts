@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { Clock } from '../../clock.ts';
 import { proxyError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { pathOfUrl, resolveService } from '../../services/resolve-service.ts';
@@ -10,7 +11,7 @@ import { checkUrlSchema, parseBody } from '../schemas.ts';
  * `POST urls`: the marketplace asks whether the seller (the token's user) administers the service an
  * asset URL points to, and hands over in `X-API-KEY` the token for reporting usage.
  */
-export function checkUrlRoute(store: Store, log: Logger, now: () => Date): RequestHandler {
+export function checkUrlRoute(store: Store, log: Logger, clock: Clock): RequestHandler {
   return async (req, res) => {
     const { url } = parseBody(checkUrlSchema, req.body);
     if (!url) throw proxyError('ADMIN_MISSING_URL');
@@ -22,7 +23,7 @@ export function checkUrlRoute(store: Store, log: Logger, now: () => Date): Reque
     const marketplaceToken = req.headers['x-api-key'];
     if (typeof marketplaceToken === 'string' && marketplaceToken !== '') {
       // Kept beside the earlier keys: the marketplace commits this one only after our 200.
-      await store.addMarketplaceKey(marketplaceToken, now());
+      await store.addMarketplaceKey(marketplaceToken, new Date(clock.now()));
       log.info('marketplace key for usage reporting received');
     }
     res.status(200).end();

@@ -1,0 +1,82 @@
+/**
+ * Request handling built from its parts: the admin API under its paths, the proxy path for
+ * everything else. Opens nothing itself, so tests hand it the parts they want.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Config } from '../config.ts';
+import type { AccountingModule } from './accounting/module.ts';
+import type { UsageRecorder } from './accounting/usage-recorder.ts';
+import type { TokenValidator } from './auth/token-validator.ts';
+import type { Clock } from './clock.ts';
+import { sendError } from './http/send-error.ts';
+import type { Logger } from './log.ts';
+import type { Forwarder } from './proxy/forwarder.ts';
+import { createProxyHandler, type SubscriptionHook } from './proxy/handler.ts';
+import type { RoutingSync } from './proxy/routing-sync.ts';
+import type { Buy, Store } from './store/store.ts';
+
+export interface ProxyAppParts {
+  config: Config;
+  store: Store;
+  routing: RoutingSync;
+  tokens: TokenValidator;
+  modules: ReadonlyMap<string, AccountingModule>;
+  recorder: UsageRecorder;
+  forwarder: Forwarder;
+  clock: Clock;
+  log: Logger;
+  /** Orion support, when on: buyers' subscription operations and the cancelling of a buy's. */
+  orion?: { subscriptions: SubscriptionHook; cancelAll(buy: Buy): Promise<void> };
+  /** A buy ended: its last usage should be reported. */
+  afterRevoke(buy: Buy): void;
+  /** The port the proxy listens on, for URLs of requests without a Host header. */
+  port(): number;
+}
+
+export interface ProxyApp {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export function createProxyApp(parts: ProxyAppParts): ProxyApp {
+  const { config, log, orion } = parts;
+  const handleProxyRequest = createProxyHandler({
+    ...parts,
+    ...(orion ? { subscriptions: orion.subscriptions } : {}),
+  });
+  // The admin API (express, zod: some 30 MB) loads with its first request: the marketplace calls
+  // it now and then, while every byte of the proxy's footprint counts on every instance.
+  let adminApp: Promise<RequestListener> | undefined;
+  const loadAdminApp = async (): Promise<RequestListener> => {
+    const { createAdminApp } = await import('./admin/app.ts');
+    return createAdminApp({
+      config,
+      store: parts.store,
+      tokens: parts.tokens,
+      refreshRouting: () => parts.routing.refresh(),
+      ...(orion ? { beforeRevoke: (buy: Buy) => orion.cancelAll(buy) } : {}),
+      afterRevoke: parts.afterRevoke,
+      port: parts.port,
+      clock: parts.clock,
+      log,
+    });
+  };
+  const handleAdminRequest: RequestListener = (req, res) => {
+    adminApp ??= loadAdminApp();
+    adminApp.then(
+      (app) => app(req, res),
+      (error: unknown) => {
+        log.error({ err: error }, 'cannot load the admin API');
+        sendError(res, 500, 'Admin API unavailable');
+      },
+    );
+  };
+  const adminPaths = new Set(Object.values(config.api.administration_paths));
+  return {
+    handle(req, res) {
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      if (adminPaths.has(query === -1 ? url : url.slice(0, query))) handleAdminRequest(req, res);
+      else handleProxyRequest(req, res);
+    },
+  };
+}
