@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { validate as isValidCron } from 'node-cron';
+import { proxyError } from './src/errors.ts';
 
 export type DatabaseType = 'sqlite' | 'redis';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -142,14 +143,12 @@ export function defaultConfig(): Config {
 }
 
 /** A configuration the program cannot run with; its message is the one line shown to the user. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export const configError = (problem: string) => proxyError('CONFIG_INVALID', problem);
 
 type Parse<T> = (raw: string, name: string) => T;
 
 const fail = (name: string, expected: string, raw: string): never => {
-  throw new ConfigError(`${name} must be ${expected}, got "${raw}"`);
+  throw configError(`${name} must be ${expected}, got "${raw}"`);
 };
 
 const integer =
@@ -491,7 +490,7 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
 function validate(config: Config): Config {
   const https = config.accounting_proxy.https;
   if (Boolean(https.certFile) !== Boolean(https.keyFile)) {
-    throw new ConfigError(
+    throw configError(
       'ACCOUNTING_PROXY_HTTPS_CERT and ACCOUNTING_PROXY_HTTPS_KEY must be set together',
     );
   }
@@ -504,7 +503,7 @@ function validate(config: Config): Config {
   return config;
 }
 
-/** The configuration in force: defaults, then environment overrides. Throws ConfigError. */
+/** The configuration in force: defaults, then environment overrides. Throws CONFIG_INVALID. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = defaultConfig();
   for (const variable of environmentVariables) {

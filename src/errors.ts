@@ -1,10 +1,43 @@
 /**
- * The one table of errors a user can see: a stable code, the HTTP status it maps to, and its
- * message. CLI, admin API and proxy path all raise errors from here, so the same fault reads the
- * same everywhere.
+ * The one table of errors a user can see: a stable code, the HTTP status it maps to (or `exit`: it
+ * stops a command or the start-up with exit code 1), and its message. CLI, admin API, proxy path
+ * and start-up all raise errors from here, so the same fault reads the same everywhere.
+ * docs/errors.md is generated from this table (`npm run docs:errors`); a test compares the two.
  */
 
 const table = {
+  // Start-up and commands: configuration and accounting modules
+  CONFIG_INVALID: { exit: 1, message: (problem: string) => problem },
+  MODULE_MISSING: {
+    exit: 1,
+    message: (unit: string) =>
+      `No accounting module for unit "${unit}": missing file acc_modules/${unit}.ts`,
+  },
+  MODULE_INVALID: {
+    exit: 1,
+    message: (unit: string, problem: string) =>
+      `Invalid accounting module acc_modules/${unit}.ts: ${problem}`,
+  },
+  MODULE_LOAD_FAILED: {
+    exit: 1,
+    message: (unit: string, detail: string) =>
+      `Cannot load accounting module acc_modules/${unit}.ts: ${detail}`,
+  },
+  // CLI: usage reports
+  REPORT_LOCKED: { exit: 1, message: () => 'another report cycle is running; try again later' },
+  REPORT_NO_KEY: {
+    exit: 1,
+    message: () =>
+      'no marketplace key yet (the marketplace sends it with POST /accounting_proxy/urls)',
+  },
+  REPORT_BUYS_HELD: {
+    exit: 1,
+    message: (count: number, buys: string) => `${count} buy(s) need attention: ${buys}`,
+  },
+  REPORT_INCOMPLETE: {
+    exit: 1,
+    message: (count: number, first: string) => `${count} failure(s), first: ${first}`,
+  },
   // Store: services
   SERVICE_EXISTS: {
     status: 409,
@@ -54,10 +87,7 @@ const table = {
     status: 500,
     message: (amount: number) => `Usage amounts must be finite and not negative, got ${amount}.`,
   },
-  SUBSCRIPTION_NOT_FOUND: {
-    status: 404,
-    message: (subscriptionId: string) => `No subscription "${subscriptionId}".`,
-  },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, message: () => 'Unknown subscription' },
   // Proxy path: authentication (messages of the original, which clients match on)
   TOKEN_MISSING: { status: 401, message: () => 'Auth-token not found in request headers' },
   TOKEN_TYPE: {
@@ -93,8 +123,6 @@ const table = {
     status: 415,
     message: () => 'Content-Type must be "application/json"',
   },
-  ADMIN_INVALID_JSON: { status: 400, message: () => 'Invalid JSON' },
-  ADMIN_BODY_TOO_LARGE: { status: 413, message: () => 'Request body larger than 100 kB' },
   ADMIN_SCHEMA: { status: 422, message: (problem: string) => `Invalid json: ${problem}` },
   ADMIN_MISSING_URL: { status: 422, message: () => 'Missing URL' },
   ADMIN_INVALID_URL: {
@@ -133,7 +161,6 @@ const table = {
     message: (url: string) =>
       `Notification URL not allowed: "${url}" points to a private or loopback address`,
   },
-  ORION_UNKNOWN_SUBSCRIPTION: { status: 404, message: () => 'Unknown subscription' },
   ORION_INVALID_NOTIFICATION: {
     status: 400,
     message: () => 'A notification is a JSON object with a subscriptionId',
@@ -147,6 +174,14 @@ const table = {
     message: (limit: string) => `Request body larger than ${limit}`,
   },
   INVALID_JSON: { status: 400, message: () => 'Invalid JSON' },
+  // Failures of our own: logged with their cause, answered with these
+  INTERNAL_ERROR: { status: 500, message: () => 'Internal error' },
+  ADMIN_API_UNAVAILABLE: { status: 500, message: () => 'Admin API unavailable' },
+  SUBSCRIPTION_NOT_HANDLED: { status: 502, message: () => 'The subscription could not be handled' },
+  NOTIFICATION_NOT_DELIVERED: {
+    status: 502,
+    message: () => 'The notification could not be delivered',
+  },
   // Store availability
   STORE_CONNECTION_FAILED: {
     status: 503,
@@ -174,7 +209,10 @@ const table = {
     message: () =>
       'Context Broker is not enabled. Set ACCOUNTING_PROXY_CONTEXT_BROKER=true to register Orion services.',
   },
-} as const satisfies Record<string, { status: number; message: (...args: never[]) => string }>;
+} as const satisfies Record<
+  string,
+  ({ status: number } | { exit: 1 }) & { message: (...args: never[]) => string }
+>;
 
 export type ErrorCode = keyof typeof table;
 type MessageArgs<C extends ErrorCode> = Parameters<(typeof table)[C]['message']>;
@@ -183,14 +221,23 @@ export type FixedMessageCode = {
   [C in ErrorCode]: MessageArgs<C> extends [] ? C : never;
 }[ErrorCode];
 
+/** The one base class of the errors of the table; `cause` keeps what went wrong underneath. */
 export class AccountingProxyError extends Error {
   override name = 'AccountingProxyError';
   constructor(
     readonly code: ErrorCode,
+    /** The HTTP status; 500 for errors that only ever stop a command or the start-up. */
     readonly status: number,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
+  }
+
+  /** The same error, remembering what caused it (for logs; clients see the message only). */
+  causedBy(cause: unknown): this {
+    this.cause = cause;
+    return this;
   }
 }
 
@@ -198,9 +245,26 @@ export function proxyError<C extends ErrorCode>(
   code: C,
   ...args: MessageArgs<C>
 ): AccountingProxyError {
-  const entry = table[code];
+  const entry: { status?: number; message: unknown } = table[code];
   const message = (entry.message as (...a: MessageArgs<C>) => string)(...args);
-  return new AccountingProxyError(code, entry.status, message);
+  return new AccountingProxyError(code, entry.status ?? 500, message);
+}
+
+/** Every entry of the table, for docs/errors.md. */
+export function errorTable(): { code: ErrorCode; status?: number; message: string }[] {
+  return (Object.entries(table) as [ErrorCode, (typeof table)[ErrorCode]][]).map(
+    ([code, entry]) => {
+      const render = entry.message as (...args: string[]) => string;
+      // The parameter names of the message function, shown as <placeholders>.
+      const params = /^\(?([^)=]*)\)?\s*=>/.exec(render.toString())?.[1] ?? '';
+      const names = params
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
+      const message = render(...names.map((name) => `<${name}>`));
+      return 'status' in entry ? { code, status: entry.status, message } : { code, message };
+    },
+  );
 }
 
 export function isProxyError(error: unknown, code?: ErrorCode): error is AccountingProxyError {

@@ -1,6 +1,5 @@
 /** `npm start`: runs the proxy until SIGTERM or SIGINT. */
-import { ConfigError, loadConfig } from '../config.ts';
-import { ModuleLoadError } from './accounting/load-modules.ts';
+import { loadConfig } from '../config.ts';
 import { AccountingProxyError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { startProxy } from './server.ts';
@@ -14,7 +13,7 @@ let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
 } catch (error) {
-  if (error instanceof ConfigError) exitWith(error.message);
+  if (error instanceof AccountingProxyError) exitWith(error.message);
   throw error;
 }
 const log = createLogger(config.log.level);
@@ -25,7 +24,7 @@ try {
 } catch (error) {
   const { code, message } = error as NodeJS.ErrnoException;
   if (code === 'EADDRINUSE') exitWith(`port ${config.accounting_proxy.port} is already in use`);
-  if (error instanceof AccountingProxyError || error instanceof ModuleLoadError) exitWith(message);
+  if (error instanceof AccountingProxyError) exitWith(message);
   exitWith(`cannot start: ${message}`);
 }
 

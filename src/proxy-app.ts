@@ -8,6 +8,7 @@ import type { AccountingModule } from './accounting/module.ts';
 import type { UsageRecorder } from './accounting/usage-recorder.ts';
 import type { TokenValidator } from './auth/token-validator.ts';
 import type { Clock } from './clock.ts';
+import { proxyError } from './errors.ts';
 import { sendError } from './http/send-error.ts';
 import type { Logger } from './log.ts';
 import type { Forwarder } from './proxy/forwarder.ts';
@@ -66,7 +67,7 @@ export function createProxyApp(parts: ProxyAppParts): ProxyApp {
       (app) => app(req, res),
       (error: unknown) => {
         log.error({ err: error }, 'cannot load the admin API');
-        sendError(res, 500, 'Admin API unavailable');
+        sendError(res, proxyError('ADMIN_API_UNAVAILABLE'));
       },
     );
   };

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ConfigError, defaultConfig, environmentVariables, loadConfig } from '../config.ts';
+import { defaultConfig, environmentVariables, loadConfig } from '../config.ts';
 
 describe('configuration', () => {
   test('defaults match the original keys with our documented changes', () => {
@@ -148,7 +148,7 @@ describe('configuration', () => {
 
   for (const [env, message] of invalid) {
     test(`refuses ${JSON.stringify(env)} naming the variable`, () => {
-      assert.throws(() => loadConfig(env), new ConfigError(message));
+      assert.throws(() => loadConfig(env), { code: 'CONFIG_INVALID', message });
     });
   }
 

@@ -1,19 +1,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { proxyError } from '../errors.ts';
 import type { AccountingModule } from './module.ts';
 
 export const MODULES_DIR = fileURLToPath(new URL('../../acc_modules/', import.meta.url));
 // Run from source (tests, through tsx) modules are .ts; run compiled (`npm start`) they are .js.
 const EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
-/** A module that cannot be used; its message is the one line start-up stops with. */
-export class ModuleLoadError extends Error {
-  override name = 'ModuleLoadError';
-}
-
 function check(unit: string, exports: Record<string, unknown>): AccountingModule {
-  const problem = (what: string) =>
-    new ModuleLoadError(`Invalid accounting module acc_modules/${unit}.ts: ${what}`);
+  const problem = (what: string) => proxyError('MODULE_INVALID', unit, what);
   if (exports.unit !== unit) throw problem(`it must export unit = "${unit}"`);
   if (typeof exports.count !== 'function')
     throw problem('it must export a count(exchange) function');
@@ -24,7 +19,7 @@ function check(unit: string, exports: Record<string, unknown>): AccountingModule
   return exports as unknown as AccountingModule;
 }
 
-/** Loads `acc_modules/<unit>.ts` for every configured unit, or throws ModuleLoadError. */
+/** Loads `acc_modules/<unit>.ts` for every configured unit, or throws MODULE_* errors. */
 export async function loadAccountingModules(
   units: readonly string[],
   dir = MODULES_DIR,
@@ -33,17 +28,17 @@ export async function loadAccountingModules(
   for (const unit of units) {
     const file = `${dir}/${unit}${EXTENSION}`;
     if (!existsSync(file)) {
-      throw new ModuleLoadError(
-        `No accounting module for unit "${unit}": missing file acc_modules/${unit}.ts`,
-      );
+      throw proxyError('MODULE_MISSING', unit);
     }
     let exports: Record<string, unknown>;
     try {
       exports = await import(pathToFileURL(file).href);
     } catch (error) {
-      throw new ModuleLoadError(
-        `Cannot load accounting module acc_modules/${unit}.ts: ${(error as Error).message.split('\n')[0]}`,
-      );
+      throw proxyError(
+        'MODULE_LOAD_FAILED',
+        unit,
+        (error as Error).message.split('\n')[0] ?? '',
+      ).causedBy(error);
     }
     modules.set(unit, check(unit, exports));
   }

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
 import { extractToken } from '../auth/extract-token.ts';
-import { IdmUnavailableError, type IdmUser } from '../auth/idm-client.ts';
+import type { IdmUser } from '../auth/idm-client.ts';
 import type { TokenValidator } from '../auth/token-validator.ts';
-import { proxyError } from '../errors.ts';
+import { isProxyError, proxyError } from '../errors.ts';
 
 /** The IdM user of an authenticated admin-API request. */
 export const userOf = (res: { locals: Record<string, unknown> }) => res.locals.user as IdmUser;
@@ -17,7 +17,7 @@ export function authenticate(tokens: TokenValidator): RequestHandler {
     try {
       user = tokens.cached(token) ?? (await tokens.validate(token));
     } catch (error) {
-      if (error instanceof IdmUnavailableError) return next(proxyError('IDM_UNAVAILABLE'));
+      if (isProxyError(error, 'IDM_UNAVAILABLE')) return next(error);
       throw error;
     }
     if (!user) return next(proxyError('TOKEN_INVALID'));

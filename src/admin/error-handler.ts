@@ -8,9 +8,9 @@ function fromBodyParser(error: { type?: unknown }): AccountingProxyError | undef
     case 'entity.parse.failed':
     case 'request.size.invalid':
     case 'request.aborted':
-      return proxyError('ADMIN_INVALID_JSON');
+      return proxyError('INVALID_JSON');
     case 'entity.too.large':
-      return proxyError('ADMIN_BODY_TOO_LARGE');
+      return proxyError('REQUEST_BODY_TOO_LARGE', '100 kB');
     case 'charset.unsupported':
     case 'encoding.unsupported':
       return proxyError('ADMIN_CONTENT_TYPE');
@@ -40,7 +40,7 @@ export function errorHandler(log: Logger, storeAvailable: () => boolean): ErrorR
       res.destroy();
       return;
     }
-    const status = known?.status ?? 500;
-    res.status(status).json({ error: known?.message ?? 'Internal error' });
+    const answer = known ?? proxyError('INTERNAL_ERROR');
+    res.status(answer.status).json({ error: answer.message });
   };
 }

@@ -7,6 +7,6 @@ const parseJson = express.json({ limit: '100kb', strict: false, type: () => true
 export const jsonBody: RequestHandler = (req, res, next) => {
   if (!req.is('application/json')) return next(proxyError('ADMIN_CONTENT_TYPE'));
   // An empty body is not JSON (body-parser would read it as {}).
-  if (req.headers['content-length'] === '0') return next(proxyError('ADMIN_INVALID_JSON'));
+  if (req.headers['content-length'] === '0') return next(proxyError('INVALID_JSON'));
   parseJson(req, res, next);
 };

@@ -1,3 +1,4 @@
+import { proxyError } from '../errors.ts';
 import { createJsonClient, type JsonResponse } from '../http/json-client.ts';
 
 /** The part of a Keyrock `GET /user` answer the proxy uses. */
@@ -9,13 +10,11 @@ export interface IdmUser {
   roles: { id: string; name: string }[];
 }
 
-/** An answer the IdM could not give: unreachable, timed out or failing (5xx). Not a bad token. */
-export class IdmUnavailableError extends Error {
-  override name = 'IdmUnavailableError';
-}
-
 export interface IdmClient {
-  /** The token's user, `undefined` for a token the IdM rejects; throws IdmUnavailableError. */
+  /**
+   * The token's user, `undefined` for a token the IdM rejects; throws IDM_UNAVAILABLE when the IdM
+   * is unreachable, timed out or failing (5xx), which is not a bad token.
+   */
   lookup(token: string): Promise<IdmUser | undefined>;
 }
 
@@ -45,9 +44,11 @@ export function createIdmClient(options: { baseUrl: string; timeoutMs: number })
       try {
         response = await http.get(`/user?access_token=${encodeURIComponent(token)}`);
       } catch (error) {
-        throw new IdmUnavailableError((error as Error).message);
+        throw proxyError('IDM_UNAVAILABLE').causedBy(error);
       }
-      if (response.status >= 500) throw new IdmUnavailableError(`IdM answered ${response.status}`);
+      if (response.status >= 500) {
+        throw proxyError('IDM_UNAVAILABLE').causedBy(new Error(`IdM answered ${response.status}`));
+      }
       if (response.status < 200 || response.status >= 300) return undefined;
       return toUser(response.data);
     },

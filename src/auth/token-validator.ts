@@ -18,7 +18,7 @@ export interface TokenValidatorOptions {
 export interface TokenValidator {
   /** The cached verdict, without I/O: a user, `null` for a rejected token, `undefined` if unknown. */
   cached(token: string): IdmUser | null | undefined;
-  /** Asks the IdM (once for all concurrent callers with the same token). Throws IdmUnavailableError. */
+  /** Asks the IdM (once for all concurrent callers with the same token). Throws IDM_UNAVAILABLE. */
   validate(token: string): Promise<IdmUser | null>;
 }
 

@@ -1,6 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../../config.ts';
-import { ModuleLoadError } from '../accounting/load-modules.ts';
 import { AccountingProxyError } from '../errors.ts';
 import { packageVersion } from '../package-version.ts';
 import { registerAddService } from './commands/add-service.ts';
@@ -13,7 +11,7 @@ import {
 import { registerDeleteService } from './commands/delete-service.ts';
 import { registerGetAdmins } from './commands/get-admins.ts';
 import { registerGetService } from './commands/get-service.ts';
-import { ReportIncomplete, registerReport } from './commands/report.ts';
+import { registerReport } from './commands/report.ts';
 import { registerResume } from './commands/resume.ts';
 import { registerUsage } from './commands/usage.ts';
 import type { CliIo } from './context.ts';
@@ -55,14 +53,7 @@ function buildProgram(io: CliIo): Command {
 
 /** Errors a user can fix get one line; anything else is a bug and says so, still on one line. */
 function describe(error: unknown): string {
-  if (
-    error instanceof AccountingProxyError ||
-    error instanceof ConfigError ||
-    error instanceof ModuleLoadError ||
-    error instanceof ReportIncomplete
-  ) {
-    return error.message;
-  }
+  if (error instanceof AccountingProxyError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   return `unexpected failure: ${message.split('\n')[0]}`;
 }

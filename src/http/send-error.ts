@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
+import type { AccountingProxyError } from '../errors.ts';
 
 /** Every refusal is JSON `{"error": "…"}`, whatever part of the proxy refuses. */
-export function sendError(res: ServerResponse, status: number, message: string): void {
-  const body = JSON.stringify({ error: message });
-  res.writeHead(status, {
+export function sendError(res: ServerResponse, error: AccountingProxyError): void {
+  const body = JSON.stringify({ error: error.message });
+  res.writeHead(error.status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });

@@ -47,7 +47,7 @@ export async function startNotificationListener(options: {
 
   async function deliver(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '';
-    if (!url.startsWith(PREFIX)) throw proxyError('ORION_UNKNOWN_SUBSCRIPTION');
+    if (!url.startsWith(PREFIX)) throw proxyError('SUBSCRIPTION_NOT_FOUND');
     const secret = url.slice(PREFIX.length).split('?')[0] ?? '';
     const body = await readBody(req, BODY_LIMIT);
     let subscriptionId: unknown;
@@ -60,11 +60,11 @@ export async function startNotificationListener(options: {
     if (typeof subscriptionId !== 'string') throw proxyError('ORION_INVALID_NOTIFICATION');
     const subscription = await store.getSubscription(subscriptionId);
     if (!subscription || !sameSecret(subscription.secret, secret)) {
-      throw proxyError('ORION_UNKNOWN_SUBSCRIPTION');
+      throw proxyError('SUBSCRIPTION_NOT_FOUND');
     }
     const buy = await store.getBuy(subscription.apiKey);
     const module = buy && modules.get(buy.unit);
-    if (!buy || !module) throw proxyError('ORION_UNKNOWN_SUBSCRIPTION');
+    if (!buy || !module) throw proxyError('SUBSCRIPTION_NOT_FOUND');
     if (isDeniedUrl(subscription.notificationUrl, deny)) {
       throw proxyError('ORION_NOTIFICATION_URL_DENIED', subscription.notificationUrl);
     }
@@ -110,10 +110,10 @@ export async function startNotificationListener(options: {
       if (res.headersSent) return void res.destroy();
       if (isProxyError(error)) {
         log.warn({ code: error.code, status: error.status }, 'notification refused');
-        return sendError(res, error.status, error.message);
+        return sendError(res, error);
       }
       log.error({ err: error }, 'notification failed');
-      sendError(res, 502, 'The notification could not be delivered');
+      sendError(res, proxyError('NOTIFICATION_NOT_DELIVERED'));
     });
   });
   await new Promise<void>((resolve, reject) => {

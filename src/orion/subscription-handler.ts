@@ -199,11 +199,11 @@ export function createSubscriptionHandler(options: {
       if (error instanceof NoAnswerError) {
         const failure = upstreamFailure(error);
         log.warn({ err: error.message }, 'Orion did not answer a subscription request');
-        return sendError(res, failure.status, failure.message);
+        return sendError(res, failure);
       }
-      if (isProxyError(error)) return sendError(res, error.status, error.message);
+      if (isProxyError(error)) return sendError(res, error);
       log.error({ err: error }, 'subscription request failed');
-      sendError(res, 502, 'The subscription could not be handled');
+      sendError(res, proxyError('SUBSCRIPTION_NOT_HANDLED'));
     });
   }
 

@@ -171,7 +171,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       { code: failure.code, err: error.message, upstreamCode: errorCode(error) },
       'backend request failed',
     );
-    sendError(res, failure.status, failure.message);
+    sendError(res, failure);
   }
 
   private onClientClose(): void {

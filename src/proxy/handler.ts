@@ -4,11 +4,16 @@ import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { extractToken } from '../auth/extract-token.ts';
-import { IdmUnavailableError, type IdmUser } from '../auth/idm-client.ts';
+import type { IdmUser } from '../auth/idm-client.ts';
 import type { TokenValidator } from '../auth/token-validator.ts';
 import { userHeaders } from '../auth/user-headers.ts';
 import type { Clock } from '../clock.ts';
-import { type AccountingProxyError, type FixedMessageCode, proxyError } from '../errors.ts';
+import {
+  type AccountingProxyError,
+  type FixedMessageCode,
+  isProxyError,
+  proxyError,
+} from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
 import { backendTarget } from '../services/backend-target.ts';
@@ -66,7 +71,7 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
       { code: error.code, status: error.status, method: req.method, path: req.url?.split('?')[0] },
       'request refused',
     );
-    sendError(res, error.status, error.message);
+    sendError(res, error);
   };
   const refuseWith = (req: IncomingMessage, res: ServerResponse, code: FixedMessageCode) =>
     refuse(req, res, proxyError(code));
@@ -166,9 +171,9 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     tokens.validate(token).then(
       (user) => authorize(req, res, token, user),
       (error: unknown) => {
-        if (!(error instanceof IdmUnavailableError))
+        if (!isProxyError(error, 'IDM_UNAVAILABLE'))
           log.error({ err: error }, 'token validation failed');
-        else log.warn({ err: error.message }, 'identity manager unavailable');
+        else log.warn({ err: (error.cause as Error).message }, 'identity manager unavailable');
         refuseWith(req, res, 'IDM_UNAVAILABLE');
       },
     );

@@ -157,7 +157,7 @@ export const scripts = {
 
   updateSubscriptionUrl: `${keys}
     local id = ARGV[2]
-    if redis.call('EXISTS', k('subscription', id)) == 0 then return {'SUBSCRIPTION_NOT_FOUND', id} end
+    if redis.call('EXISTS', k('subscription', id)) == 0 then return {'SUBSCRIPTION_NOT_FOUND'} end
     redis.call('HSET', k('subscription', id), 'notificationUrl', ARGV[3])
     return 'OK'`,
 

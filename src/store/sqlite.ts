@@ -493,7 +493,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     listSubscriptions: async (apiKey) => sql.listSubscriptions.all(apiKey).map(toSubscription),
     updateSubscriptionUrl: async (id, url) => {
       if (sql.updateSubscriptionUrl.run(url, id).changes === 0) {
-        throw proxyError('SUBSCRIPTION_NOT_FOUND', id);
+        throw proxyError('SUBSCRIPTION_NOT_FOUND');
       }
     },
     deleteSubscription: async (id) => {

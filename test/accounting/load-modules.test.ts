@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { loadAccountingModules, ModuleLoadError } from '../../src/accounting/load-modules.ts';
+import { loadAccountingModules } from '../../src/accounting/load-modules.ts';
 import type { Exchange } from '../../src/accounting/module.ts';
 
 // The exact compact JSON the original registers for each unit (reference §8.5).
@@ -40,10 +40,10 @@ describe('accounting modules', () => {
   });
 
   test('a unit without a module file is refused naming the file', async () => {
-    await assert.rejects(
-      loadAccountingModules(['call', 'nope']),
-      new ModuleLoadError('No accounting module for unit "nope": missing file acc_modules/nope.ts'),
-    );
+    await assert.rejects(loadAccountingModules(['call', 'nope']), {
+      code: 'MODULE_MISSING',
+      message: 'No accounting module for unit "nope": missing file acc_modules/nope.ts',
+    });
   });
 
   test('a module without the contract exports is refused naming what is missing', async () => {
@@ -51,19 +51,16 @@ describe('accounting modules', () => {
       join(dir, 'broken.ts'),
       "export const unit = 'broken';\nexport const count = 1;\n",
     );
-    await assert.rejects(
-      loadAccountingModules(['broken'], dir),
-      new ModuleLoadError(
+    await assert.rejects(loadAccountingModules(['broken'], dir), {
+      code: 'MODULE_INVALID',
+      message:
         'Invalid accounting module acc_modules/broken.ts: it must export a count(exchange) function',
-      ),
-    );
+    });
     writeFileSync(join(dir, 'named.ts'), "export const unit = 'other';\n");
-    await assert.rejects(
-      loadAccountingModules(['named'], dir),
-      new ModuleLoadError(
-        'Invalid accounting module acc_modules/named.ts: it must export unit = "named"',
-      ),
-    );
+    await assert.rejects(loadAccountingModules(['named'], dir), {
+      code: 'MODULE_INVALID',
+      message: 'Invalid accounting module acc_modules/named.ts: it must export unit = "named"',
+    });
   });
 
   test('a user module in the modules folder is loaded like a built-in', async () => {

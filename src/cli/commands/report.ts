@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadAccountingModules } from '../../accounting/load-modules.ts';
+import { proxyError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import type { ReportableBuy } from '../../store/store.ts';
 import { createReportCycle } from '../../usage/report-cycle.ts';
@@ -7,9 +8,6 @@ import { createUsageApi } from '../../usage/usage-api.ts';
 import { type CliIo, withStore } from '../context.ts';
 import { describeReporting, reportingStateOf } from '../reporting-state.ts';
 import { formatTable } from '../table.ts';
-
-/** Thrown for a cycle that could not do all its work: one line, exit 1. */
-export class ReportIncomplete extends Error {}
 
 const needsAttention = (buy: ReportableBuy) =>
   buy.reportStatus?.state === 'rejected' || buy.reportStatus?.state === 'out-of-step';
@@ -49,11 +47,9 @@ export function registerReport(program: Command, io: CliIo): void {
             print(line);
         }
         if (result.skipped === 'locked' || result.interrupted === 'lock-lost')
-          throw new ReportIncomplete('another report cycle is running; try again later');
+          throw proxyError('REPORT_LOCKED');
         if (result.skipped === 'no-key') {
-          throw new ReportIncomplete(
-            'no marketplace key yet (the marketplace sends it with POST /accounting_proxy/urls)',
-          );
+          throw proxyError('REPORT_NO_KEY');
         }
         const held = (await store.listUsage()).filter(needsAttention);
         if (held.length > 0) {
@@ -61,12 +57,14 @@ export function registerReport(program: Command, io: CliIo): void {
             (b) =>
               `order ${b.orderId} product ${b.productId}: ${describeReporting(reportingStateOf(b))}`,
           );
-          throw new ReportIncomplete(`${held.length} buy(s) need attention: ${named.join('; ')}`);
+          throw proxyError('REPORT_BUYS_HELD', held.length, named.join('; '));
         }
         if (result.failures.length > 0) {
           const first = result.failures[0];
-          throw new ReportIncomplete(
-            `${result.failures.length} failure(s), first: ${first?.subject}: ${first?.error}`,
+          throw proxyError(
+            'REPORT_INCOMPLETE',
+            result.failures.length,
+            `${first?.subject}: ${first?.error}`,
           );
         }
       });
