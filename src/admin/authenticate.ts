@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { extractToken } from '../auth/extract-token.ts';
 import type { IdmUser } from '../auth/idm-client.ts';
+import { resolveUser } from '../auth/resolve-user.ts';
 import type { TokenValidator } from '../auth/token-validator.ts';
-import { isProxyError, proxyError } from '../errors.ts';
+import { isProxyError } from '../errors.ts';
 
 /** The IdM user of an authenticated admin-API request. */
 export const userOf = (res: { locals: Record<string, unknown> }) => res.locals.user as IdmUser;
@@ -10,18 +10,9 @@ export const userOf = (res: { locals: Record<string, unknown> }) => res.locals.u
 /** Requires a valid IdM token (no application check, as for the original's keys and urls). */
 export function authenticate(tokens: TokenValidator): RequestHandler {
   return async (req, res, next) => {
-    const token = extractToken(req.headers);
-    if (typeof token !== 'string') return next(token);
-    if (token === '') return next(proxyError('TOKEN_INVALID'));
-    let user: IdmUser | null;
-    try {
-      user = tokens.cached(token) ?? (await tokens.validate(token));
-    } catch (error) {
-      if (isProxyError(error, 'IDM_UNAVAILABLE')) return next(error);
-      throw error;
-    }
-    if (!user) return next(proxyError('TOKEN_INVALID'));
-    res.locals.user = user;
+    const resolved = await resolveUser(tokens, req.headers);
+    if (isProxyError(resolved)) return next(resolved);
+    res.locals.user = resolved.user;
     next();
   };
 }

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, toBlockList } from '../../config.ts';
+import { exchangeOf } from '../accounting/exchange.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
@@ -89,17 +90,14 @@ export async function startNotificationListener(options: {
       );
       throw proxyError('ORION_SUBSCRIBER_UNREACHABLE');
     }
-    const measured = {
-      request: {
-        method: req.method ?? 'POST',
-        url: subscription.notificationUrl,
-        headers: req.headers,
-        bytes: body.length,
-      },
+    const measured = exchangeOf(
+      req,
+      body.length,
       // What the buyer was sent is the notification itself.
-      response: { status: answer.status, headers: answer.headers, bytes: body.length },
-      elapsedMs: clock.monotonic() - started,
-    };
+      { status: answer.status, headers: answer.headers, bytes: body.length },
+      clock.monotonic() - started,
+      subscription.notificationUrl,
+    );
     await meterExchange(module, measured, buy.apiKey, recorder, log);
     res.writeHead(answer.status, { 'content-length': 0 });
     res.end();

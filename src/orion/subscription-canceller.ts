@@ -3,6 +3,7 @@ import { exchange } from '../http/buffered-exchange.ts';
 import type { Logger } from '../log.ts';
 import { backendTarget } from '../services/backend-target.ts';
 import type { Buy, Service, Store, Subscription } from '../store/store.ts';
+import { parseJson, v1Unsubscribed } from './v1-answers.ts';
 
 export interface SubscriptionCanceller {
   /** Cancels every subscription of the buy at Orion; failures are retried in the background. */
@@ -49,9 +50,7 @@ async function cancel(
     body,
     timeoutMs,
   });
-  const code = (JSON.parse(answer.body.toString() || '{}') as { statusCode?: { code?: unknown } })
-    .statusCode?.code;
-  return answer.status === 200 && (String(code) === '200' || String(code) === '404');
+  return v1Unsubscribed(answer.status, parseJson(answer.body));
 }
 
 /**

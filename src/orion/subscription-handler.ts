@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { type Config, toBlockList } from '../../config.ts';
+import { exchangeOf } from '../accounting/exchange.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { userHeaders } from '../auth/user-headers.ts';
@@ -18,6 +19,7 @@ import type { Store, Subscription } from '../store/store.ts';
 import { isDeniedUrl } from './address-guard.ts';
 import { notificationUrlOf, redirectNotifications } from './notification-target.ts';
 import { detectOperation, type OrionOperation } from './operations.ts';
+import { parseJson, v1SubscriptionId, v1Unsubscribed } from './v1-answers.ts';
 
 export interface SubscriptionRequest extends BuyerRequest {
   operation: OrionOperation;
@@ -31,31 +33,6 @@ const BODY_LIMIT = 1024 * 1024;
 const header = (headers: IncomingHttpHeaders, name: string) => {
   const value = headers[name];
   return typeof value === 'string' ? value : '';
-};
-
-/** The subscription id a v1 answer carries, for a create or update that Orion accepted. */
-function v1SubscriptionId(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const json = body as {
-    subscribeResponse?: { subscriptionId?: unknown };
-    subscriptionId?: unknown;
-  };
-  const id = json.subscribeResponse?.subscriptionId ?? json.subscriptionId;
-  return typeof id === 'string' && id !== '' ? id : undefined;
-}
-
-/** Whether a v1 unsubscribe answer reports success (`statusCode.code` 200). */
-function v1Unsubscribed(body: unknown): boolean {
-  const code = (body as { statusCode?: { code?: unknown } } | null)?.statusCode?.code;
-  return code !== undefined && String(code) === '200';
-}
-
-const parseJson = (bytes: Buffer): unknown => {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
 };
 
 /**
@@ -136,7 +113,7 @@ export function createSubscriptionHandler(options: {
         await store.updateSubscriptionUrl(plan.existing.subscriptionId, plan.buyerUrl);
       }
     } else if (operation.kind === 'delete' && ok && plan.existing) {
-      if (operation.version === 'v2' || v1Unsubscribed(json)) {
+      if (operation.version === 'v2' || v1Unsubscribed(answer.status, json)) {
         await store.deleteSubscription(plan.existing.subscriptionId);
       }
     }
@@ -171,16 +148,12 @@ export function createSubscriptionHandler(options: {
     });
     await remember(request, req, answer, plan);
 
-    const measured = {
-      request: {
-        method: req.method ?? 'POST',
-        url: req.url ?? '/',
-        headers: req.headers,
-        bytes: body.length,
-      },
-      response: { status: answer.status, headers: answer.headers, bytes: answer.body.length },
-      elapsedMs: clock.monotonic() - started,
-    };
+    const measured = exchangeOf(
+      req,
+      body.length,
+      { status: answer.status, headers: answer.headers, bytes: answer.body.length },
+      clock.monotonic() - started,
+    );
     await meterExchange(request.module, measured, request.buy.apiKey, recorder, log);
 
     res.writeHead(answer.status, {

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.ts';
+import { exchangeOf } from '../accounting/exchange.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
-import { extractToken } from '../auth/extract-token.ts';
 import type { IdmUser } from '../auth/idm-client.ts';
+import { type Identity, resolveUser } from '../auth/resolve-user.ts';
 import type { TokenValidator } from '../auth/token-validator.ts';
 import { userHeaders } from '../auth/user-headers.ts';
 import type { Clock } from '../clock.ts';
@@ -76,15 +77,8 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
   const refuseWith = (req: IncomingMessage, res: ServerResponse, code: FixedMessageCode) =>
     refuse(req, res, proxyError(code));
 
-  function authorize(
-    req: IncomingMessage,
-    res: ServerResponse,
-    token: string,
-    user: IdmUser | null,
-  ) {
-    // The client may have left while the IdM answered.
-    if (res.destroyed) return;
-    if (!user) return refuseWith(req, res, 'TOKEN_INVALID');
+  function authorize(req: IncomingMessage, res: ServerResponse, identity: Identity) {
+    const { token, user } = identity;
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     const route = routing.table.route(url);
@@ -140,16 +134,12 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     let committed = false;
     const commit = (answer: BackendAnswer, bytes: ExchangeBytes) => {
       committed = true;
-      const exchange = {
-        request: {
-          method: req.method ?? 'GET',
-          url: req.url ?? '/',
-          headers: req.headers,
-          bytes: bytes.request,
-        },
-        response: { status: answer.status, headers: answer.headers, bytes: bytes.response },
-        elapsedMs: clock.monotonic() - started,
-      };
+      const exchange = exchangeOf(
+        req,
+        bytes.request,
+        { status: answer.status, headers: answer.headers, bytes: bytes.response },
+        clock.monotonic() - started,
+      );
       return meterExchange(metering.module, exchange, metering.buy.apiKey, recorder, log);
     };
     return {
@@ -162,18 +152,29 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     };
   }
 
+  const settle = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    resolved: Identity | AccountingProxyError,
+  ) => {
+    if (!isProxyError(resolved)) return authorize(req, res, resolved);
+    if (resolved.code === 'IDM_UNAVAILABLE') {
+      log.warn(
+        { err: (resolved.cause as Error | undefined)?.message },
+        'identity manager unavailable',
+      );
+    }
+    refuse(req, res, resolved);
+  };
+
   return function handleProxyRequest(req: IncomingMessage, res: ServerResponse) {
-    const token = extractToken(req.headers);
-    if (typeof token !== 'string') return refuse(req, res, token);
-    if (token === '') return refuseWith(req, res, 'TOKEN_INVALID');
-    const known = tokens.cached(token);
-    if (known !== undefined) return authorize(req, res, token, known);
-    tokens.validate(token).then(
-      (user) => authorize(req, res, token, user),
+    const resolved = resolveUser(tokens, req.headers);
+    if (!(resolved instanceof Promise)) return settle(req, res, resolved);
+    resolved.then(
+      // The client may have left while the IdM answered.
+      (answer) => res.destroyed || settle(req, res, answer),
       (error: unknown) => {
-        if (!isProxyError(error, 'IDM_UNAVAILABLE'))
-          log.error({ err: error }, 'token validation failed');
-        else log.warn({ err: (error.cause as Error).message }, 'identity manager unavailable');
+        log.error({ err: error }, 'token validation failed');
         refuseWith(req, res, 'IDM_UNAVAILABLE');
       },
     );

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { firstSegmentEnd } from '../services/route-rule.ts';
 import type { Buy, RoutingState, Service } from '../store/store.ts';
 
 export interface Route {
@@ -43,8 +44,8 @@ export class RoutingTable {
   }
 
   /**
-   * A complete-path service (path and query exactly) first, else the service of the first path
-   * segment. `url` is the raw request target; nothing is decoded or re-encoded.
+   * The service by the routing rule (services/route-rule.ts); `url` is the raw request target,
+   * nothing is decoded or re-encoded.
    */
   route(url: string): (Route & { entry: ServiceEntry }) | undefined {
     const complete = this.#services.get(url);
@@ -63,13 +64,4 @@ export class RoutingTable {
   buy(apiKey: string): Buy | undefined {
     return this.#buys.get(digest(apiKey));
   }
-}
-
-/** Index just past the first path segment of a request target (`/a/b?c` → 2). */
-function firstSegmentEnd(url: string): number {
-  for (let i = 1; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 0x2f /* / */ || c === 0x3f /* ? */) return i;
-  }
-  return url.length;
 }

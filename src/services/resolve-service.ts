@@ -1,4 +1,5 @@
 import type { Service, Store } from '../store/store.ts';
+import { candidatePaths } from './route-rule.ts';
 
 /** Path and query of an http(s) URL as sent (e.g. `/weather/v1?x=1`), or undefined. */
 export function pathOfUrl(raw: string): string | undefined {
@@ -14,12 +15,9 @@ export function pathOfUrl(raw: string): string | undefined {
 
 /**
  * The service a proxy URL (such as the marketplace's asset URL `https://proxy:9000/weather/v1`)
- * belongs to, resolved as the proxy path routes: complete path and query first, else the first
- * path segment.
+ * belongs to, by the rule the proxy path routes with.
  */
 export async function resolveService(store: Store, path: string): Promise<Service | undefined> {
-  const complete = await store.getService(path);
-  if (complete) return complete;
-  const end = path.slice(1).search(/[/?]/);
-  return store.getService(end === -1 ? path : path.slice(0, end + 1));
+  const [complete, segment] = candidatePaths(path);
+  return (await store.getService(complete)) ?? store.getService(segment);
 }

@@ -53,6 +53,8 @@ describe('SQLite file locked by another process under sustained load', () => {
     const load = sustainedLoad(proxy.url, { concurrency: 6, paths: ['/svc/echo'], headers: buyer });
     try {
       await eventually(() => load.count(200) >= 100, 10_000);
+      // Requests the load sends from here on may arrive while commits fail: those are newcomers.
+      const locking = load.mark();
       const lock = await lockSqliteFile(database.name);
       try {
         await eventually(() => proxy.output().includes('cannot commit usage; retrying'), 10_000);
@@ -64,10 +66,21 @@ describe('SQLite file locked by another process under sustained load', () => {
       } finally {
         await lock.release();
       }
+      await eventually(() => proxy.output().includes('usage commits succeed again'), 15_000);
+      const recovered = load.mark();
       const okAfterLock = load.count(200);
       await eventually(() => load.count(200) >= okAfterLock + 100, 15_000);
       const tally = await load.stop();
-      assert.deepEqual([...tally.statuses.keys()], [200], 'the load only ever saw 200');
+      assert.deepEqual(
+        [...load.statusesSent(0, locking)],
+        [200],
+        'everything the load sent before the lock got 200, held until committed',
+      );
+      assert.deepEqual([...load.statusesSent(recovered)], [200], 'and everything after it');
+      assert.ok(
+        [...load.statusesSent(locking, recovered)].every((s) => s === 200 || s === 503),
+        'while commits failed, newcomers were refused with 503 or held until committed',
+      );
       assert.equal(tally.broken, 0);
       assert.equal(proxy.child.exitCode, null, 'the proxy never exited');
       assert.match(proxy.output(), /usage commits succeed again/);

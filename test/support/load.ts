@@ -14,6 +14,10 @@ export interface SustainedLoad {
   tally: LoadTally;
   /** Responses with this status so far. */
   count(status: number): number;
+  /** A point in the load's history: exchanges sent from now on are after it. */
+  mark(): number;
+  /** Statuses of the exchanges sent between two marks (from `from` up to, not including, `to`). */
+  statusesSent(from: number, to?: number): Set<number>;
   /**
    * Stops sending and resolves once every worker has finished its last exchange; exchanges still
    * open after `graceMs` are cut off (and counted as broken), so a failing test cannot hang.
@@ -57,11 +61,16 @@ export function sustainedLoad(baseUrl: string, options: LoadOptions): SustainedL
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const tally: LoadTally = { statuses: new Map(), broken: 0, inFlight: 0 };
   let stopped = false;
+  // Every exchange, numbered in the order it was sent, with its status once it ended.
+  let sent = 0;
+  const history: { seq: number; status: number }[] = [];
   const worker = async (index: number) => {
     for (let i = index; !stopped; i++) {
       const path = options.paths[i % options.paths.length] ?? '/';
       tally.inFlight++;
+      const seq = sent++;
       const status = await exchange(`${baseUrl}${path}`, options.headers, agent);
+      history.push({ seq, status });
       tally.inFlight--;
       if (status === 0) tally.broken++;
       else tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
@@ -71,6 +80,9 @@ export function sustainedLoad(baseUrl: string, options: LoadOptions): SustainedL
   return {
     tally,
     count: (status) => tally.statuses.get(status) ?? 0,
+    mark: () => sent,
+    statusesSent: (from, to = Number.POSITIVE_INFINITY) =>
+      new Set(history.filter((e) => e.seq >= from && e.seq < to).map((e) => e.status)),
     async stop(graceMs = 15_000) {
       stopped = true;
       const cutOff = setTimeout(() => agent.destroy(), graceMs);
