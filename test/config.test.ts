@@ -156,7 +156,38 @@ describe('configuration', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const variable of environmentVariables) {
       assert.ok(readme.includes(`\`${variable.name}\``), `${variable.name} missing from README`);
+      const row = new RegExp(
+        `^\\| \`${variable.name}\` +\\| ${variable.key.replaceAll('.', '\\.')} +\\|`,
+        'm',
+      );
+      assert.match(readme, row, `the README row of ${variable.name} names ${variable.key}`);
     }
+  });
+
+  test('every key of the configuration has its variable, whose value lands there', () => {
+    const leaves = (value: unknown, path: string[] = []): string[] =>
+      typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]))
+        : [path.join('.')];
+    // Derived: HTTPS is on when a certificate and its key are set.
+    const keys = leaves(defaultConfig()).filter((key) => key !== 'accounting_proxy.https.enabled');
+    assert.deepEqual(environmentVariables.map((v) => v.key).sort(), keys.sort());
+    const config = loadConfig({
+      ACCOUNTING_PROXY_ROLE_ADMIN: 'Provider',
+      ACCOUNTING_PROXY_ROLE_SELLER: 'seller-role',
+      ACCOUNTING_PROXY_ROLE_CUSTOMER: 'customer-role',
+      ACCOUNTING_PROXY_PATH_UNITS: '/marketplace/units',
+    });
+    assert.deepEqual(config.oauth2.roles, {
+      admin: 'provider',
+      seller: 'seller-role',
+      customer: 'customer-role',
+    });
+    assert.equal(config.api.administration_paths.units, '/marketplace/units');
+    assert.throws(() => loadConfig({ ACCOUNTING_PROXY_PATH_KEYS: 'keys' }), {
+      code: 'CONFIG_INVALID',
+      message: 'ACCOUNTING_PROXY_PATH_KEYS must be a path starting with /, got "keys"',
+    });
   });
 });
 

@@ -1,7 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import type { RequestHandler } from 'express';
-import { type Config, toBlockList } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { proxyError } from '../errors.ts';
+import { toBlockList } from '../http/cidr.ts';
 
 /**
  * Only the marketplace may create and delete buys or register its token. Over HTTPS with a CA that

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Config, toBlockList } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { exchangeOf } from '../accounting/exchange.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
@@ -9,6 +9,7 @@ import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import type { Clock } from '../clock.ts';
 import { isProxyError, proxyError } from '../errors.ts';
 import { exchange } from '../http/buffered-exchange.ts';
+import { toBlockList } from '../http/cidr.ts';
 import { upstreamRequestHeaders } from '../http/headers.ts';
 import { readBody } from '../http/read-body.ts';
 import { sendError } from '../http/send-error.ts';

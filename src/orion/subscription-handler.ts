@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { type Config, toBlockList } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { exchangeOf } from '../accounting/exchange.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
@@ -8,6 +8,7 @@ import { userHeaders } from '../auth/user-headers.ts';
 import type { Clock } from '../clock.ts';
 import { isProxyError, proxyError } from '../errors.ts';
 import { exchange, NoAnswerError } from '../http/buffered-exchange.ts';
+import { toBlockList } from '../http/cidr.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../http/headers.ts';
 import { readBody } from '../http/read-body.ts';
 import { sendError } from '../http/send-error.ts';

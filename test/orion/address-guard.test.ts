@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { defaultConfig, toBlockList } from '../../config.ts';
+import { defaultConfig } from '../../config.ts';
+import { toBlockList } from '../../src/http/cidr.ts';
 import { guardedLookup, isDeniedUrl } from '../../src/orion/address-guard.ts';
 import { request } from '../support/client.ts';
 import { FakeOrion } from '../support/orion.ts';

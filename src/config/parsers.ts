@@ -1,0 +1,111 @@
+/**
+ * Parsers of environment values: each takes the raw text and the variable's name, and answers the
+ * value or throws CONFIG_INVALID with one line naming the variable and what it must be.
+ */
+import { existsSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { validate as isValidCron } from 'node-cron';
+import { proxyError } from '../errors.ts';
+import { toBlockList } from '../http/cidr.ts';
+
+export type Parse<T> = (raw: string, name: string) => T;
+
+export const configError = (problem: string) => proxyError('CONFIG_INVALID', problem);
+
+const fail = (name: string, expected: string, raw: string): never => {
+  throw configError(`${name} must be ${expected}, got "${raw}"`);
+};
+
+export const integer =
+  (min: number, max: number): Parse<number> =>
+  (raw, name) => {
+    const value = Number(raw);
+    if (!/^\s*\d+\s*$/.test(raw) || value < min || value > max) {
+      fail(name, `an integer ${min}-${max}`, raw);
+    }
+    return value;
+  };
+
+export const port = integer(1, 65535);
+
+export const boolean: Parse<boolean> = (raw, name) => {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  return fail(name, 'true or false', raw);
+};
+
+export const oneOf =
+  <T extends string>(choices: readonly T[]): Parse<T> =>
+  (raw, name) => {
+    const value = raw.trim() as T;
+    return choices.includes(value) ? value : fail(name, `one of ${choices.join(', ')}`, raw);
+  };
+
+export const nonEmpty: Parse<string> = (raw, name) =>
+  raw.trim() === '' ? fail(name, 'a non-empty string', raw) : raw.trim();
+
+/** Any text, trimmed; empty allowed (a role nobody has, say). */
+export const text: Parse<string> = (raw) => raw.trim();
+
+export const httpUrl: Parse<string> = (raw, name) => {
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol === 'http:' || url.protocol === 'https:')
+      return raw.trim().replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  return fail(name, 'an http(s) URL', raw);
+};
+
+/** An absolute URL path without query, such as `/accounting_proxy/units`. */
+export const urlPath: Parse<string> = (raw, name) =>
+  /^\/[^\s?#]*$/.test(raw.trim()) ? raw.trim() : fail(name, 'a path starting with /', raw);
+
+const UNIT_NAME = /^[A-Za-z][\w-]*$/;
+
+export const unitList: Parse<string[]> = (raw, name) => {
+  const units = raw
+    .split(',')
+    .map((unit) => unit.trim())
+    .filter((unit) => unit !== '');
+  if (units.length === 0 || !units.every((unit) => UNIT_NAME.test(unit))) {
+    fail(name, 'a comma-separated list of unit names (letters, digits, _ and -)', raw);
+  }
+  return [...new Set(units)];
+};
+
+export const cron: Parse<string> = (raw, name) => {
+  const fields = raw.trim().split(/\s+/);
+  if ((fields.length !== 5 && fields.length !== 6) || !isValidCron(raw.trim())) {
+    fail(name, 'a cron expression with 5 or 6 fields', raw);
+  }
+  return raw.trim();
+};
+
+/** A CIDR list, checked by building the BlockList the proxy will use. */
+export const cidrList: Parse<string[]> = (raw, name) => {
+  const cidrs = raw
+    .split(',')
+    .map((cidr) => cidr.trim())
+    .filter((cidr) => cidr !== '');
+  try {
+    toBlockList(cidrs);
+  } catch {
+    return fail(name, 'a comma-separated list of CIDRs such as 10.0.0.0/8,::1/128', raw);
+  }
+  return cidrs;
+};
+
+/** A CIDR list, or `none` for an empty one. */
+export const cidrListOrNone: Parse<string[]> = (raw, name) =>
+  raw.trim() === 'none' ? [] : cidrList(raw, name);
+
+export const ipAddress: Parse<string> = (raw, name) => {
+  const address = nonEmpty(raw, name);
+  return isIPv4(address) || isIPv6(address) ? address : fail(name, 'an IP address', raw);
+};
+
+export const readableFile: Parse<string> = (raw, name) =>
+  existsSync(raw) ? raw : fail(name, 'the path of a readable file', raw);
