@@ -1,6 +1,6 @@
 import type { Config } from '../../config.ts';
 import type { Clock } from '../clock.ts';
-import type { CheckpointerOptions } from './sqlite-checkpointer.ts';
+import type { CheckpointerOptions } from './sqlite/checkpointer.ts';
 import type { Store } from './store.ts';
 
 export interface OpenStoreOptions {
@@ -31,7 +31,7 @@ export async function openStore(
       ...(options.clock && { clock: options.clock }),
     });
   }
-  const { openSqliteStore } = await import('./sqlite.ts');
+  const { openSqliteStore } = await import('./sqlite/index.ts');
   return openSqliteStore({
     filename: database.name,
     ...(options.clock && { clock: options.clock }),

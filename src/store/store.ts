@@ -1,6 +1,7 @@
 /**
- * The Store: everything accounting-proxy keeps. Two implementations (sqlite.ts, redis.ts) behave
- * identically; test/store/contract.ts holds them to it.
+ * The Store: everything accounting-proxy keeps, as one narrow interface per concern. Two
+ * implementations (sqlite/, redis/: one file per concern each) behave identically; the contract
+ * suites in test/store/contract/ hold them to it.
  */
 
 export interface Service {
@@ -127,9 +128,8 @@ export interface RoutingState {
   buys: Buy[];
 }
 
-export interface Store {
-  readonly kind: 'sqlite' | 'redis';
-
+/** Services, administrators and their bindings: what routing and the CLI manage. */
+export interface RoutingStore {
   /** Refused with SERVICE_EXISTS unless `replace`, which updates in place and keeps buys and bindings. */
   addService(service: Service, options?: { replace?: boolean }): Promise<void>;
   getService(publicPath: string): Promise<Service | undefined>;
@@ -148,6 +148,14 @@ export interface Store {
   /** Admin ids bound to the service, sorted. */
   getAdmins(publicPath: string): Promise<string[]>;
 
+  /** Everything the proxy path routes by, read consistently. */
+  loadRoutingState(): Promise<RoutingState>;
+  /** Grows with every change to services, admins, bindings or buys, from any process. */
+  routingVersion(): Promise<number>;
+}
+
+/** Buys and the usage metered on them. */
+export interface BuyStore {
   /**
    * Stores a buy and returns the buy in force. A buy is identified by orderId, productId, customer
    * and publicPath: buying again returns the existing buy (its key, usage and correlation number
@@ -173,7 +181,10 @@ export interface Store {
    */
   addUsage(increments: readonly UsageIncrement[], batch?: UsageBatch): Promise<void>;
   getUsage(apiKey: string): Promise<BuyUsage | undefined>;
+}
 
+/** The outbox of usage records, the usage specifications and the marketplace keys. */
+export interface ReportingStore {
   /** Every buy, active or revoked, with its usage and outbox, in purchase order. */
   listUsage(): Promise<ReportableBuy[]>;
   /**
@@ -200,12 +211,6 @@ export interface Store {
     status: ReportStatus | undefined,
   ): Promise<void>;
 
-  /** Takes or renews a named lock for `ttlMs`; false while another owner holds it. */
-  acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
-  releaseLock(name: string, owner: string): Promise<void>;
-  /** Who holds a lock now, if anyone. */
-  lockOwner(name: string): Promise<string | undefined>;
-
   setSpecificationHref(unit: string, href: string): Promise<void>;
   getSpecificationHref(unit: string): Promise<string | undefined>;
   /**
@@ -221,20 +226,37 @@ export interface Store {
     state: 'accepted' | 'refused',
     checkedAt: Date,
   ): Promise<void>;
+}
 
+/** Named locks with an expiry, shared by every process on the store. */
+export interface LockStore {
+  /** Takes or renews a named lock for `ttlMs`; false while another owner holds it. */
+  acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLock(name: string, owner: string): Promise<void>;
+  /** Who holds a lock now, if anyone. */
+  lockOwner(name: string): Promise<string | undefined>;
+}
+
+/** Orion subscriptions made through buys. */
+export interface SubscriptionStore {
   /** Needs the buy. */
   addSubscription(subscription: Subscription): Promise<void>;
   getSubscription(subscriptionId: string): Promise<Subscription | undefined>;
   listSubscriptions(apiKey: string): Promise<Subscription[]>;
   updateSubscriptionUrl(subscriptionId: string, notificationUrl: string): Promise<void>;
   deleteSubscription(subscriptionId: string): Promise<void>;
+}
 
-  /** Everything the proxy path routes by, read consistently. */
-  loadRoutingState(): Promise<RoutingState>;
-  /** Grows with every change to services, admins, bindings or buys, from any process. */
-  routingVersion(): Promise<number>;
-
+export interface StoreConnection {
+  readonly kind: 'sqlite' | 'redis';
   /** False while the store cannot be reached (a Redis connection being re-established). */
   isAvailable(): boolean;
   close(): Promise<void>;
 }
+
+export type Store = StoreConnection &
+  RoutingStore &
+  BuyStore &
+  ReportingStore &
+  LockStore &
+  SubscriptionStore;

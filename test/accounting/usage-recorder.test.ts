@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { createUsageRecorder } from '../../src/accounting/usage-recorder.ts';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store, UsageIncrement } from '../../src/store/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-recorder-'));

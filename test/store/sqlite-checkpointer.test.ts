@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
-import type { CheckpointResult } from '../../src/store/sqlite-checkpointer.ts';
+import type { CheckpointResult } from '../../src/store/sqlite/checkpointer.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { addOneBuy } from '../support/seed.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-checkpoint-'));

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { defaultConfig } from '../../config.ts';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
-import { migrations } from '../../src/store/sqlite-schema.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { migrations } from '../../src/store/sqlite/schema.ts';
 import { storeContract } from './contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-sqlite-'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { openKeySession } from '../../src/usage/key-session.ts';
 import type { UsageApiAnswer } from '../../src/usage/usage-api.ts';
 

@@ -1,0 +1,119 @@
+import type { Database } from 'better-sqlite3';
+import { proxyError } from '../../errors.ts';
+import type { Buy, BuyIdentity, BuyStore, BuyUsage, UsageBatch, UsageIncrement } from '../store.ts';
+import { assertValidAmount } from '../usage-amount.ts';
+import type { RoutingChange } from './routing-version.ts';
+import { BUY_COLUMNS, type BuyRow, toBuy } from './rows.ts';
+
+const identityOf = ({ orderId, productId, customer, publicPath }: BuyIdentity): BuyIdentity => ({
+  orderId,
+  productId,
+  customer,
+  publicPath,
+});
+
+/** Buys and their metered usage in SQLite. */
+export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore {
+  const sql = {
+    serviceExists: db.prepare('SELECT 1 FROM services WHERE public_path = ?').pluck(),
+    insertBuy: db.prepare(
+      `INSERT INTO buys (${BUY_COLUMNS}, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
+    ),
+    findBuy: db.prepare<
+      [BuyIdentity],
+      BuyRow & { pending: number; revoked: number; outbox_value: number | null }
+    >(
+      `SELECT ${BUY_COLUMNS}, pending, revoked, outbox_value FROM buys WHERE order_id = @orderId
+       AND product_id = @productId AND customer = @customer AND public_path = @publicPath`,
+    ),
+    setBuyUnit: db.prepare(
+      'UPDATE buys SET unit = ?, record_type = ?, revoked = 0 WHERE api_key = ?',
+    ),
+    getBuy: db.prepare<[string], BuyRow>(
+      `SELECT ${BUY_COLUMNS} FROM buys WHERE api_key = ? AND revoked = 0`,
+    ),
+    listBuys: db.prepare<[{ customer: string | null; publicPath: string | null }], BuyRow>(
+      `SELECT ${BUY_COLUMNS} FROM buys WHERE revoked = 0 AND (@customer IS NULL OR customer = @customer)
+       AND (@publicPath IS NULL OR public_path = @publicPath) ORDER BY seq`,
+    ),
+    activeBuyState: db.prepare<[string], { pending: number; outbox_value: number | null }>(
+      'SELECT pending, outbox_value FROM buys WHERE api_key = ? AND revoked = 0',
+    ),
+    revokeBuy: db.prepare('UPDATE buys SET revoked = 1 WHERE api_key = ?'),
+    deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
+    deleteBuySubscriptions: db.prepare('DELETE FROM subscriptions WHERE api_key = ?'),
+    addUsage: db.prepare('UPDATE buys SET pending = pending + ? WHERE api_key = ?'),
+    lastBatch: db.prepare('SELECT last_batch FROM usage_writers WHERE writer = ?').pluck(),
+    setLastBatch: db.prepare(
+      'INSERT INTO usage_writers (writer, last_batch) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch',
+    ),
+    getUsage: db.prepare<[string], BuyUsage>(
+      'SELECT api_key AS apiKey, pending, correlation_number AS correlationNumber FROM buys WHERE api_key = ?',
+    ),
+  };
+
+  const addUsageBatch = db.transaction(
+    (increments: readonly UsageIncrement[], batch: UsageBatch | undefined) => {
+      if (batch) {
+        const last = (sql.lastBatch.get(batch.writer) as number | undefined) ?? 0;
+        if (batch.seq <= last) return;
+        sql.setLastBatch.run(batch.writer, batch.seq);
+      }
+      for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
+    },
+  );
+
+  return {
+    addBuy: routingChange((candidate: Buy): Buy => {
+      if (!sql.serviceExists.get(candidate.publicPath)) {
+        throw proxyError('SERVICE_NOT_FOUND', candidate.publicPath);
+      }
+      const existing = sql.findBuy.get(identityOf(candidate));
+      if (!existing) {
+        sql.insertBuy.run(
+          candidate.apiKey,
+          candidate.publicPath,
+          candidate.orderId,
+          candidate.productId,
+          candidate.customer,
+          candidate.unit,
+          candidate.recordType,
+        );
+        return candidate;
+      }
+      const unsent = existing.pending > 0 || existing.outbox_value !== null;
+      if (existing.unit !== candidate.unit && unsent) {
+        throw proxyError('BUY_UNIT_CHANGE', existing.unit, candidate.unit);
+      }
+      sql.setBuyUnit.run(candidate.unit, candidate.recordType, existing.api_key);
+      return { ...toBuy(existing), unit: candidate.unit, recordType: candidate.recordType };
+    }),
+    findBuy: async (identity) => {
+      const row = sql.findBuy.get(identityOf(identity));
+      return row && row.revoked === 0 ? toBuy(row) : undefined;
+    },
+    getBuy: async (apiKey) => {
+      const row = sql.getBuy.get(apiKey);
+      return row && toBuy(row);
+    },
+    listBuys: async (filter) =>
+      sql.listBuys
+        .all({ customer: filter?.customer ?? null, publicPath: filter?.publicPath ?? null })
+        .map(toBuy),
+    revokeBuy: routingChange((apiKey: string) => {
+      const state = sql.activeBuyState.get(apiKey);
+      if (!state) throw proxyError('BUY_NOT_FOUND', apiKey);
+      sql.deleteBuySubscriptions.run(apiKey);
+      // Unreported usage keeps the buy (revoked) until the usage reporter has sent it.
+      if (state.pending > 0 || state.outbox_value !== null) sql.revokeBuy.run(apiKey);
+      else sql.deleteBuy.run(apiKey);
+    }),
+
+    addUsage: async (increments, batch) => {
+      for (const { amount } of increments) assertValidAmount(amount);
+      addUsageBatch.immediate(increments, batch);
+    },
+    getUsage: async (apiKey) => sql.getUsage.get(apiKey),
+  };
+}

@@ -1,0 +1,69 @@
+import Database from 'better-sqlite3';
+import { type Clock, systemClock } from '../../clock.ts';
+import { proxyError } from '../../errors.ts';
+import type { Store } from '../store.ts';
+import { sqliteBuys } from './buys.ts';
+import { type CheckpointerOptions, startCheckpointer } from './checkpointer.ts';
+import { sqliteLocks } from './locks.ts';
+import { sqliteReporting } from './reporting.ts';
+import { sqliteRouting } from './routing.ts';
+import { routingChanges } from './routing-version.ts';
+import { migrate } from './schema.ts';
+import { sqliteSubscriptions } from './subscriptions.ts';
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:`. */
+  filename: string;
+  /**
+   * How long a write waits for another process's lock before failing (default 250 ms). SQLite
+   * waits synchronously, stalling the event loop, so the wait is short and callers retry instead
+   * (the usage recorder with backoff).
+   */
+  busyTimeoutMs?: number;
+  /** Checkpoint the WAL in a worker thread rather than inside commits (the long-running proxy). */
+  backgroundCheckpoints?: CheckpointerOptions;
+  /** For lock expiry (default: the system clock). */
+  clock?: Clock;
+}
+
+function openDatabase(filename: string): Database.Database {
+  try {
+    return new Database(filename);
+  } catch (error) {
+    throw proxyError(
+      'STORE_CONNECTION_FAILED',
+      `SQLite file "${filename}"`,
+      (error as Error).message,
+    );
+  }
+}
+
+/** The store in one SQLite file: WAL, prepared statements, schema versioned by user_version. */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const db = openDatabase(options.filename);
+  db.pragma('journal_mode = WAL');
+  // WAL with synchronous=NORMAL survives a process crash; FULL would also survive power loss at
+  // the price of an fsync per commit. A crash of the proxy is the case we must not lose usage in.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 250}`);
+  migrate(db);
+  const checkpointer =
+    options.backgroundCheckpoints && !db.memory
+      ? startCheckpointer(db, options.backgroundCheckpoints)
+      : undefined;
+  const routingChange = routingChanges(db);
+  return {
+    kind: 'sqlite',
+    ...sqliteRouting(db, routingChange),
+    ...sqliteBuys(db, routingChange),
+    ...sqliteReporting(db),
+    ...sqliteLocks(db, options.clock ?? systemClock),
+    ...sqliteSubscriptions(db),
+    isAvailable: () => db.open,
+    close: async () => {
+      await checkpointer?.stop();
+      db.close();
+    },
+  };
+}

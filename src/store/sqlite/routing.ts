@@ -1,0 +1,101 @@
+import type { Database } from 'better-sqlite3';
+import { proxyError } from '../../errors.ts';
+import type { RoutingState, RoutingStore, Service } from '../store.ts';
+import type { RoutingChange } from './routing-version.ts';
+import { BUY_COLUMNS, type BuyRow, type ServiceRow, toBuy, toService } from './rows.ts';
+
+/** Services, administrators and bindings in SQLite. */
+export function sqliteRouting(db: Database, routingChange: RoutingChange): RoutingStore {
+  const sql = {
+    version: db.prepare('SELECT version FROM routing_version WHERE id = 1').pluck(),
+    serviceExists: db.prepare('SELECT 1 FROM services WHERE public_path = ?').pluck(),
+    insertService: db.prepare(
+      'INSERT INTO services (public_path, url, app_id, methods, is_context_broker) VALUES (?, ?, ?, ?, ?)',
+    ),
+    updateService: db.prepare(
+      'UPDATE services SET url = ?, app_id = ?, methods = ?, is_context_broker = ? WHERE public_path = ?',
+    ),
+    getService: db.prepare<[string], ServiceRow>('SELECT * FROM services WHERE public_path = ?'),
+    listServices: db.prepare<[], ServiceRow>('SELECT * FROM services ORDER BY public_path'),
+    deleteService: db.prepare('DELETE FROM services WHERE public_path = ?'),
+    countServiceBuys: db.prepare('SELECT count(*) FROM buys WHERE public_path = ?').pluck(),
+    adminExists: db.prepare('SELECT 1 FROM admins WHERE id = ?').pluck(),
+    insertAdmin: db.prepare('INSERT INTO admins (id) VALUES (?)'),
+    deleteAdmin: db.prepare('DELETE FROM admins WHERE id = ?'),
+    listAdmins: db.prepare('SELECT id FROM admins ORDER BY id').pluck(),
+    bind: db.prepare('INSERT OR IGNORE INTO admin_bindings (admin_id, public_path) VALUES (?, ?)'),
+    unbind: db.prepare('DELETE FROM admin_bindings WHERE admin_id = ? AND public_path = ?'),
+    serviceAdmins: db
+      .prepare('SELECT admin_id FROM admin_bindings WHERE public_path = ? ORDER BY admin_id')
+      .pluck(),
+    allBindings: db.prepare<[], { adminId: string; publicPath: string }>(
+      'SELECT admin_id AS adminId, public_path AS publicPath FROM admin_bindings ORDER BY admin_id, public_path',
+    ),
+    activeBuys: db.prepare<[], BuyRow>(
+      `SELECT ${BUY_COLUMNS} FROM buys WHERE revoked = 0 ORDER BY seq`,
+    ),
+  };
+
+  const requireService = (publicPath: string) => {
+    if (!sql.serviceExists.get(publicPath)) throw proxyError('SERVICE_NOT_FOUND', publicPath);
+  };
+  const requireAdmin = (userId: string) => {
+    if (!sql.adminExists.get(userId)) throw proxyError('ADMIN_NOT_FOUND', userId);
+  };
+
+  const readRoutingState = db.transaction(
+    (): RoutingState => ({
+      services: sql.listServices.all().map(toService),
+      bindings: sql.allBindings.all(),
+      buys: sql.activeBuys.all().map(toBuy),
+    }),
+  );
+
+  return {
+    addService: routingChange((service: Service, options?: { replace?: boolean }) => {
+      const row = [service.url, service.appId, service.methods.join(','), +service.isContextBroker];
+      if (!sql.serviceExists.get(service.publicPath)) {
+        sql.insertService.run(service.publicPath, ...row);
+      } else if (options?.replace) {
+        sql.updateService.run(...row, service.publicPath);
+      } else {
+        throw proxyError('SERVICE_EXISTS', service.publicPath);
+      }
+    }),
+    getService: async (publicPath) => {
+      const row = sql.getService.get(publicPath);
+      return row && toService(row);
+    },
+    listServices: async () => sql.listServices.all().map(toService),
+    deleteService: routingChange((publicPath: string) => {
+      requireService(publicPath);
+      const buys = sql.countServiceBuys.get(publicPath) as number;
+      if (buys > 0) throw proxyError('SERVICE_HAS_BUYS', publicPath, buys);
+      sql.deleteService.run(publicPath);
+    }),
+
+    addAdmin: routingChange((userId: string) => {
+      if (sql.adminExists.get(userId)) throw proxyError('ADMIN_EXISTS', userId);
+      sql.insertAdmin.run(userId);
+    }),
+    deleteAdmin: routingChange((userId: string) => {
+      requireAdmin(userId);
+      sql.deleteAdmin.run(userId);
+    }),
+    listAdmins: async () => sql.listAdmins.all() as string[],
+    bindAdmin: routingChange((userId: string, publicPath: string) => {
+      requireAdmin(userId);
+      requireService(publicPath);
+      sql.bind.run(userId, publicPath);
+    }),
+    unbindAdmin: routingChange((userId: string, publicPath: string) => {
+      if (sql.unbind.run(userId, publicPath).changes === 0) {
+        throw proxyError('ADMIN_NOT_BOUND', userId, publicPath);
+      }
+    }),
+    getAdmins: async (publicPath) => sql.serviceAdmins.all(publicPath) as string[],
+
+    loadRoutingState: async () => readRoutingState.deferred(),
+    routingVersion: async () => sql.version.get() as number,
+  };
+}
