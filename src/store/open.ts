@@ -21,7 +21,7 @@ export async function openStore(
   options: OpenStoreOptions = {},
 ): Promise<Store> {
   if (database.type === 'redis') {
-    const { openRedisStore } = await import('./redis.ts');
+    const { openRedisStore } = await import('./redis/index.ts');
     return openRedisStore({
       host: database.redis_host,
       port: database.redis_port,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { defaultConfig } from '../../config.ts';
-import { openRedisStore } from '../../src/store/redis.ts';
+import { openRedisStore } from '../../src/store/redis/index.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { storeContract } from './contract.ts';
 
