@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { defaultConfig } from '../../config.ts';
 import { openRedisStore } from '../../src/store/redis/index.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
-import { storeContract } from './contract.ts';
+import { storeContract } from './contract/index.ts';
 
 let server: RedisServer;
 before(async () => {

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { defaultConfig } from '../../config.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { migrations } from '../../src/store/sqlite/schema.ts';
-import { storeContract } from './contract.ts';
+import { storeContract } from './contract/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
