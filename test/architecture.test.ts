@@ -48,3 +48,18 @@ test('no two folders of src/ import each other, directly or through others', () 
   const cycles = [...edges.keys()].filter((folder) => reaches(folder, folder));
   assert.deepEqual(cycles, [], `folders in an import cycle: ${cycles.join(', ')}`);
 });
+
+test('no file of src/ is over 300 lines', () => {
+  const long = sourceFiles(SRC)
+    .map((file) => [relative(SRC, file), readFileSync(file, 'utf8').split('\n').length] as const)
+    .filter(([, lines]) => lines > 300);
+  assert.deepEqual(long, []);
+});
+
+test('time is read through the injected clock only', () => {
+  const readers = sourceFiles(SRC)
+    .filter((file) => relative(SRC, file) !== 'clock.ts')
+    .filter((file) => /\b(Date\.now|performance\.now)\(/.test(readFileSync(file, 'utf8')))
+    .map((file) => relative(SRC, file));
+  assert.deepEqual(readers, []);
+});
