@@ -7,7 +7,11 @@ import { describe, test } from 'node:test';
 import { loadAccountingModules } from '../../src/accounting/load-modules.ts';
 import { fingerprint } from '../../src/cli/reporting-state.ts';
 import { createLogger } from '../../src/log.ts';
-import { createReportCycle, REPORT_LOCK } from '../../src/usage/report-cycle.ts';
+import {
+  createReportCycle,
+  REPORT_LOCK,
+  type ReportCycleOptions,
+} from '../../src/usage/report-cycle.ts';
 import { createUsageApi } from '../../src/usage/usage-api.ts';
 import { cli } from '../support/cli.ts';
 import { eventually, request } from '../support/client.ts';
@@ -75,6 +79,22 @@ async function withBae(backend: StoreBackend, body: (bae: Bae) => Promise<void>)
     await f.close();
     await usage.stop();
   }
+}
+
+/** A report cycle of its own on the fixture's store, beside the proxy's scheduler. */
+async function reportCycle(
+  f: ProxyFixture,
+  usage: FakeUsageApi,
+  options: Pick<ReportCycleOptions, 'clock' | 'lockTtlMs'>,
+) {
+  return createReportCycle({
+    store: f.store,
+    modules: await loadAccountingModules(['call', 'megabyte', 'millisecond']),
+    usageApi: createUsageApi({ baseUrl: usage.url, timeoutMs: 10_000 }),
+    usageApiUrl: usage.url,
+    log: createLogger('silent'),
+    ...options,
+  });
 }
 
 for (const backend of storeBackends()) {
@@ -286,14 +306,7 @@ for (const backend of storeBackends()) {
         await f.store.addMarketplaceKey(usage.token, new Date());
         await call();
         const clock = testClock(Date.parse('2027-03-01T08:00:00.000Z'));
-        const cycle = createReportCycle({
-          store: f.store,
-          modules: await loadAccountingModules(['call', 'megabyte', 'millisecond']),
-          usageApi: createUsageApi({ baseUrl: usage.url, timeoutMs: 10_000 }),
-          usageApiUrl: usage.url,
-          log: createLogger('silent'),
-          clock,
-        });
+        const cycle = await reportCycle(f, usage, { clock });
         const firstSlot = new Date(clock.now());
         const first = await cycle.run({ scheduledAt: firstSlot });
         assert.equal(first.held[0]?.since, '2027-03-01T08:00:00.000Z');
@@ -323,14 +336,7 @@ for (const backend of storeBackends()) {
         await f.store.addMarketplaceKey(usage.token, new Date());
         await call();
         await call('megabyte');
-        const cycle = createReportCycle({
-          store: f.store,
-          modules: await loadAccountingModules(['call', 'megabyte', 'millisecond']),
-          usageApi: createUsageApi({ baseUrl: usage.url, timeoutMs: 10_000 }),
-          usageApiUrl: usage.url,
-          log: createLogger('silent'),
-          lockTtlMs: 100,
-        });
+        const cycle = await reportCycle(f, usage, { lockTtlMs: 100 });
         const thief = 'elsewhere:1:thief';
         // While the first record waits for its answer, the lock expires and another takes it.
         usage.beforeAnswer = async () => {
