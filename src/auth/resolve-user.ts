@@ -11,8 +11,18 @@ export interface Identity {
 
 type Resolved = Identity | AccountingProxyError;
 
-const verdict = (token: string, user: IdmUser | null): Resolved =>
-  user ? { token, user } : proxyError('TOKEN_INVALID');
+// The validator hands out one user object per cached token: one identity per user and token,
+// not one per request.
+const identities = new WeakMap<IdmUser, Identity>();
+
+function verdict(token: string, user: IdmUser | null): Resolved {
+  if (!user) return proxyError('TOKEN_INVALID');
+  const known = identities.get(user);
+  if (known?.token === token) return known;
+  const identity = { token, user };
+  identities.set(user, identity);
+  return identity;
+}
 
 /**
  * The IdM user behind a request's token, or why there is none (TOKEN_MISSING, TOKEN_TYPE,
