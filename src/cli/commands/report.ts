@@ -2,15 +2,11 @@ import type { Command } from 'commander';
 import { loadAccountingModules } from '../../accounting/load-modules.ts';
 import { proxyError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
-import type { ReportableBuy } from '../../store/store.ts';
 import { createReportCycle } from '../../usage/report-cycle.ts';
 import { createUsageApi } from '../../usage/usage-api.ts';
 import { type CliIo, withStore } from '../context.ts';
-import { describeReporting, reportingStateOf } from '../reporting-state.ts';
+import { describeReporting, needsAttention, reportingStateOf } from '../reporting-state.ts';
 import { formatTable } from '../table.ts';
-
-const needsAttention = (buy: ReportableBuy) =>
-  buy.reportStatus?.state === 'rejected' || buy.reportStatus?.state === 'out-of-step';
 
 export function registerReport(program: Command, io: CliIo): void {
   program

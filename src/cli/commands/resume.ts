@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { proxyError } from '../../errors.ts';
 import { type CliIo, withStore } from '../context.ts';
+import { needsAttention } from '../reporting-state.ts';
 
 export function registerResume(program: Command, io: CliIo): void {
   program
@@ -13,10 +14,7 @@ export function registerResume(program: Command, io: CliIo): void {
     .action(async (orderId: string, productId: string) => {
       await withStore(io, async ({ store, print }) => {
         const held = (await store.listUsage()).filter(
-          (b) =>
-            b.orderId === orderId &&
-            b.productId === productId &&
-            (b.reportStatus?.state === 'rejected' || b.reportStatus?.state === 'out-of-step'),
+          (b) => b.orderId === orderId && b.productId === productId && needsAttention(b),
         );
         if (held.length === 0) throw proxyError('BUY_NOT_HELD', orderId, productId);
         for (const buy of held) {
