@@ -15,10 +15,12 @@ import {
   oneOf,
   type Parse,
   port,
+  portOrOff,
   readableFile,
   text,
   unitList,
   urlPath,
+  workerCount,
 } from './src/config/parsers.ts';
 
 export type DatabaseType = 'sqlite' | 'redis';
@@ -92,7 +94,18 @@ export interface Config {
     idm_timeout: number;
     roles: { admin: string; customer: string; seller: string };
   };
-  log: { level: LogLevel };
+  log: {
+    level: LogLevel;
+    /** One line per exchange at info. */
+    access_log: boolean;
+  };
+  ops: {
+    /** Port of /metrics, /healthz and /readyz; 0: off. */
+    port: number;
+    bind: string;
+    /** Worker processes sharing the proxy port (node:cluster); 1 runs in this process. */
+    workers: number;
+  };
 }
 
 export function defaultConfig(): Config {
@@ -152,7 +165,8 @@ export function defaultConfig(): Config {
       idm_timeout: 10_000,
       roles: { admin: '106', customer: '', seller: '' },
     },
-    log: { level: 'info' },
+    log: { level: 'info', access_log: true },
+    ops: { port: 9091, bind: '127.0.0.1', workers: 1 },
   };
 }
 
@@ -352,6 +366,25 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'path of the admin API `deleteBuy`',
   ),
   variable('LOG_LEVEL', 'log.level', oneOf(LOG_LEVELS), LOG_LEVELS.join(', ')),
+  variable(
+    'ACCESS_LOG',
+    'log.access_log',
+    boolean,
+    'one log line per exchange (request id, service, status, bytes, duration, user, usage)',
+  ),
+  variable(
+    'OPS_PORT',
+    'ops.port',
+    portOrOff,
+    'port of `/metrics`, `/healthz` and `/readyz` (0: off)',
+  ),
+  variable('OPS_BIND', 'ops.bind', ipAddress, 'address the ops listener binds'),
+  variable(
+    'WORKERS',
+    'ops.workers',
+    workerCount,
+    'worker processes sharing the proxy port; `auto`: one per available core',
+  ),
 ];
 
 /** Sets the key a dotted path names. */

@@ -151,6 +151,16 @@ const table = {
     status: 405,
     message: (allowed: string) => `Method not allowed here; use ${allowed}`,
   },
+  // Ops listener (/metrics, /healthz, /readyz)
+  OPS_NOT_FOUND: {
+    status: 404,
+    message: () => 'Not found: the ops listener serves /metrics, /healthz and /readyz',
+  },
+  OPS_METHOD_NOT_ALLOWED: { status: 405, message: () => 'Method not allowed here; use GET' },
+  METRICS_UNAVAILABLE: {
+    status: 503,
+    message: (detail: string) => `Metrics unavailable: ${detail}`,
+  },
   // Orion Context Broker support
   ORION_NOT_YOUR_SUBSCRIPTION: {
     status: 403,

@@ -11,6 +11,7 @@ import type { Clock } from './clock.ts';
 import { proxyError } from './errors.ts';
 import { sendError } from './http/send-error.ts';
 import type { Logger } from './log.ts';
+import type { ExchangeObserver } from './ops/exchange-trace.ts';
 import type { Forwarder } from './proxy/forwarder.ts';
 import { createProxyHandler, type SubscriptionHook } from './proxy/handler.ts';
 import type { RoutingSync } from './proxy/routing-sync.ts';
@@ -32,6 +33,8 @@ export interface ProxyAppParts {
   afterRevoke(buy: Buy): void;
   /** The port the proxy listens on, for URLs of requests without a Host header. */
   port(): number;
+  /** Metrics and access log of every exchange. */
+  observer: ExchangeObserver;
 }
 
 export interface ProxyApp {
@@ -74,10 +77,14 @@ export function createProxyApp(parts: ProxyAppParts): ProxyApp {
   const adminPaths = new Set(Object.values(config.api.administration_paths));
   return {
     handle(req, res) {
+      const trace = parts.observer.begin(req, res);
       const url = req.url ?? '/';
       const query = url.indexOf('?');
-      if (adminPaths.has(query === -1 ? url : url.slice(0, query))) handleAdminRequest(req, res);
-      else handleProxyRequest(req, res);
+      if (adminPaths.has(query === -1 ? url : url.slice(0, query))) {
+        trace.outcome = 'admin_api';
+        res.setHeader('x-request-id', trace.id);
+        handleAdminRequest(req, res);
+      } else handleProxyRequest(req, res, trace);
     },
   };
 }

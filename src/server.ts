@@ -15,7 +15,11 @@ import { createUsageRecorder, type UsageRecorder } from './accounting/usage-reco
 import { createIdmClient, type IdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
 import { type Clock, systemClock } from './clock.ts';
-import type { Logger } from './log.ts';
+import { createAccessLogger, type Logger } from './log.ts';
+import { createExchangeObserver } from './ops/exchange-trace.ts';
+import type { Metrics } from './ops/metrics.ts';
+import { createProcessOps, cycleOutcome } from './ops/process-ops.ts';
+import type { Readiness } from './ops/readiness.ts';
 import { type OrionSupport, startOrionSupport } from './orion/orion-support.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { type RoutingSync, startRoutingSync } from './proxy/routing-sync.ts';
@@ -34,6 +38,11 @@ export interface RunningProxy {
   recorder: UsageRecorder;
   usage: UsageScheduler;
   orion: OrionSupport | undefined;
+  /** The ops listener's port, when this process serves it. */
+  opsPort: number | undefined;
+  /** Absent when nobody reads them (ops listener off and not a cluster worker). */
+  metrics: Metrics | undefined;
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -79,6 +88,12 @@ export interface ProxyOverrides {
   idm?: IdmClient;
   modules?: ReadonlyMap<string, AccountingModule>;
   clock?: Clock;
+  /** Where access-log lines go (default: stdout, when the access log is on). */
+  accessLog?: Logger;
+  /** Default process metrics (CPU, memory, event loop); tests that count lines turn them off. */
+  processMetrics?: boolean;
+  /** A cluster worker: the primary serves the ops listener and aggregates the metrics. */
+  worker?: boolean;
 }
 
 export async function startProxy(
@@ -102,7 +117,19 @@ export async function startProxy(
     await store.close();
     throw error;
   }
-  const recorder = createUsageRecorder({ store, log });
+  let recorder: UsageRecorder | undefined;
+  const ops = createProcessOps({
+    config,
+    store,
+    units: [...modules.keys()],
+    recorder: () => recorder ?? { healthy: true, uncommitted: 0 },
+    clock,
+    log,
+    worker: overrides.worker ?? false,
+    ...(overrides.processMetrics === undefined ? {} : { processMetrics: overrides.processMetrics }),
+  });
+  const { metrics } = ops;
+  recorder = createUsageRecorder({ store, log, metrics, clock });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
   const tokens = createTokenValidator({
     idm:
@@ -110,7 +137,11 @@ export async function startProxy(
       createIdmClient({ baseUrl: config.oauth2.idm_url, timeoutMs: config.oauth2.idm_timeout }),
     ttlMs: config.oauth2.token_cache_ttl * 1000,
     clock,
+    metrics,
   });
+  const accessLog = config.log.access_log
+    ? (overrides.accessLog ?? createAccessLogger())
+    : undefined;
   // Orion support: the notification listener must run before subscriptions can point at it.
   const orion = config.resources.contextBroker
     ? await startOrionSupport({ config, store, modules, recorder, clock, log })
@@ -138,12 +169,16 @@ export async function startProxy(
     // The ended buy's last usage goes out now if it can; otherwise the next cycle sends it.
     afterRevoke: () => void usageScheduler?.runWithinSchedule(),
     port: () => port,
+    observer: createExchangeObserver({ clock, metrics, accessLog }),
   });
   // Every listener of the proxy, in one place.
   const server = createListener(config, app.handle);
+  let opsPort: number | undefined;
   try {
     port = await listen(server, config.accounting_proxy.port);
+    opsPort = await ops.listen();
   } catch (error) {
+    server.close();
     routing.stop();
     await forwarder.close();
     await orion?.close();
@@ -168,8 +203,15 @@ export async function startProxy(
     retryMaxMs: config.usageAPI.retry_max,
     clock,
     log,
+    ...(metrics
+      ? {
+          onResult: (result, endedAt) =>
+            metrics.reportCycle(cycleOutcome(result), result.records, endedAt),
+        }
+      : {}),
   });
   usageScheduler = usage;
+  ops.readiness.listening();
   if (!config.accounting_proxy.https.enabled || !config.accounting_proxy.https.caFile) {
     log.warn(
       { trusted: config.api.trusted_addresses },
@@ -187,7 +229,11 @@ export async function startProxy(
     recorder,
     usage,
     orion,
+    opsPort,
+    metrics,
+    readiness: ops.readiness,
     async close() {
+      ops.readiness.shuttingDown();
       // Stop accepting and let in-flight exchanges finish (and commit their usage) within the
       // grace period; keep-alive connections are closed as soon as they fall idle.
       const grace = config.accounting_proxy.shutdown_grace;
@@ -213,7 +259,9 @@ export async function startProxy(
       if (lost > 0) log.error({ increments: lost }, 'usage not committed at shutdown');
       await forwarder.close();
       await orion?.close();
+      await ops.close();
       await store.close();
+      accessLog?.flush();
     },
   };
 }

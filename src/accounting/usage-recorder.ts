@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Clock, systemClock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Store, UsageIncrement } from '../store/store.ts';
 
@@ -8,13 +9,26 @@ export interface UsageRecorderOptions {
   /** First delay before retrying a failed commit; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** Told of every group commit and of every amount it committed. */
+  metrics?: RecorderMetrics | undefined;
+  clock?: Clock;
+}
+
+export interface RecorderMetrics {
+  storeCommit(seconds: number): void;
+  metered(unit: string, amount: number): void;
 }
 
 export interface UsageRecorder {
-  /** Resolves once the amount is committed to the store. Never rejects: a failed commit is retried. */
-  record(apiKey: string, amount: number): Promise<void>;
+  /**
+   * Resolves once the amount is committed to the store. Never rejects: a failed commit is retried.
+   * `unit` is what the amount counts, for metrics.
+   */
+  record(apiKey: string, amount: number, unit?: string): Promise<void>;
   /** False while commits are failing: the proxy then refuses new metered requests. */
   readonly healthy: boolean;
+  /** Increments recorded and not committed yet. */
+  readonly uncommitted: number;
   /** Resolves when everything recorded so far is committed. */
   drain(): Promise<void>;
   /** Stops retrying; anything still uncommitted is reported by the returned count. */
@@ -23,6 +37,7 @@ export interface UsageRecorder {
 
 interface Waiter {
   increment: UsageIncrement;
+  unit: string;
   resolve: () => void;
 }
 
@@ -44,13 +59,15 @@ function sumPerBuy(batch: readonly Waiter[]): UsageIncrement[] {
  * costs one store round trip per batch rather than per request.
  */
 export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
-  const { store, log } = options;
+  const { store, log, metrics } = options;
+  const clock = options.clock ?? systemClock;
   const firstDelay = options.retryDelayMs ?? 50;
   const maxDelay = options.maxRetryDelayMs ?? 2000;
   // Batches are committed one at a time, numbered in order, under an id unique to this process.
   const writer = randomUUID();
   let batches = 0;
   let queue: Waiter[] = [];
+  let inFlight = 0;
   let committing: Promise<void> | undefined;
   let scheduled = false;
   let healthy = true;
@@ -66,9 +83,14 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     const increments = sumPerBuy(batch);
     while (!closed) {
       try {
+        const started = clock.monotonic();
         await store.addUsage(increments, { writer, seq });
         if (!healthy) log.info('usage commits succeed again');
         healthy = true;
+        if (metrics) {
+          metrics.storeCommit((clock.monotonic() - started) / 1000);
+          for (const { unit, increment } of batch) metrics.metered(unit, increment.amount);
+        }
         for (const waiter of batch) waiter.resolve();
         return;
       } catch (error) {
@@ -87,17 +109,19 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     if (committing || queue.length === 0) return;
     const batch = queue;
     queue = [];
+    inFlight = batch.length;
     committing = commit(batch).finally(() => {
       committing = undefined;
+      inFlight = 0;
       if (queue.length > 0 && !closed) flush();
       else if (queue.length === 0) for (const resolve of idle.splice(0)) resolve();
     });
   }
 
   return {
-    record(apiKey, amount) {
+    record(apiKey, amount, unit = '') {
       return new Promise<void>((resolve) => {
-        queue.push({ increment: { apiKey, amount }, resolve });
+        queue.push({ increment: { apiKey, amount }, unit, resolve });
         if (!scheduled && !committing) {
           scheduled = true;
           setImmediate(flush);
@@ -106,6 +130,9 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     },
     get healthy() {
       return healthy;
+    },
+    get uncommitted() {
+      return queue.length + inFlight;
     },
     drain() {
       if (queue.length === 0 && !committing) return Promise.resolve();

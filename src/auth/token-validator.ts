@@ -13,6 +13,13 @@ export interface TokenValidatorOptions {
   rejectedTtlMs?: number;
   maxEntries?: number;
   clock?: Clock;
+  /** Told of every cache lookup and IdM answer. */
+  metrics?: TokenMetrics | undefined;
+}
+
+export interface TokenMetrics {
+  idm(result: 'valid' | 'invalid' | 'unavailable'): void;
+  tokenLookup(result: 'hit' | 'miss'): void;
 }
 
 export interface TokenValidator {
@@ -24,6 +31,7 @@ export interface TokenValidator {
 
 export function createTokenValidator(options: TokenValidatorOptions): TokenValidator {
   const rejectedTtl = options.rejectedTtlMs ?? 5000;
+  const { metrics } = options;
   // lru-cache's fetch() gives single flight: concurrent fetches of one key share one fetchMethod call.
   const cache = new LRUCache<string, Verdict>({
     max: options.maxEntries ?? 100_000,
@@ -32,7 +40,14 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
     // Read the clock on every check rather than caching it on a timer: expiry follows the clock.
     ttlResolution: 0,
     fetchMethod: async (token, _stale, { options: entry }) => {
-      const user = await options.idm.lookup(token);
+      let user: IdmUser | undefined;
+      try {
+        user = await options.idm.lookup(token);
+      } catch (error) {
+        metrics?.idm('unavailable');
+        throw error;
+      }
+      metrics?.idm(user ? 'valid' : 'invalid');
       if (user) {
         if (options.ttlMs === 0) entry.ttl = 1;
         return user;
@@ -44,7 +59,11 @@ export function createTokenValidator(options: TokenValidatorOptions): TokenValid
   const toResult = (verdict: Verdict | undefined) =>
     verdict === undefined ? undefined : verdict === REJECTED ? null : verdict;
   return {
-    cached: (token) => toResult(cache.get(token)),
+    cached(token) {
+      const verdict = cache.get(token);
+      metrics?.tokenLookup(verdict === undefined ? 'miss' : 'hit');
+      return toResult(verdict);
+    },
     async validate(token) {
       const verdict = await cache.fetch(token);
       return toResult(verdict) ?? null;

@@ -17,9 +17,7 @@ export function reportingStateOf(buy: ReportableBuy): ReportingState {
   return { state: 'out-of-step', expected: status.expected ?? -1, message, since };
 }
 
-/** Rejected by the marketplace or out of step with it: an operator has to look (`cli resume`). */
-export const needsAttention = (buy: ReportableBuy) =>
-  buy.reportStatus?.state === 'rejected' || buy.reportStatus?.state === 'out-of-step';
+export { needsAttention } from '../usage/needs-attention.ts';
 
 /** One line for the table and for `cli report`'s error. */
 export function describeReporting(state: ReportingState): string {

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { validate as isValidCron } from 'node-cron';
 import { proxyError } from '../errors.ts';
 import { toBlockList } from '../http/cidr.ts';
@@ -27,6 +28,15 @@ export const integer =
   };
 
 export const port = integer(1, 65535);
+
+/** A port, or 0 for off. */
+export const portOrOff = integer(0, 65535);
+
+/** How many worker processes: a count, or `auto` for the available parallelism. */
+export const workerCount: Parse<number> = (raw, name) => {
+  if (raw.trim().toLowerCase() === 'auto') return availableParallelism();
+  return integer(1, 256)(raw, name);
+};
 
 export const boolean: Parse<boolean> = (raw, name) => {
   const value = raw.trim().toLowerCase();

@@ -99,7 +99,7 @@ export async function startNotificationListener(options: {
       clock.monotonic() - started,
       subscription.notificationUrl,
     );
-    await meterExchange(module, measured, buy.apiKey, recorder, log);
+    await meterExchange(module, measured, buy.apiKey, recorder, log).committed;
     res.writeHead(answer.status, { 'content-length': 0 });
     res.end();
   }

@@ -155,7 +155,7 @@ export function createSubscriptionHandler(options: {
       { status: answer.status, headers: answer.headers, bytes: answer.body.length },
       clock.monotonic() - started,
     );
-    await meterExchange(request.module, measured, request.buy.apiKey, recorder, log);
+    await meterExchange(request.module, measured, request.buy.apiKey, recorder, log).committed;
 
     res.writeHead(answer.status, {
       ...downstreamResponseHeaders(answer.headers),

@@ -12,6 +12,7 @@ import { sendError } from '../http/send-error.ts';
 import { Agent } from '../http/undici-agent.ts';
 import { errorCode, upstreamFailure } from '../http/upstream-failure.ts';
 import type { Logger } from '../log.ts';
+import type { ExchangeTrace } from '../ops/exchange-trace.ts';
 
 export interface ForwardTarget {
   /** `http://host:port` of the backend. */
@@ -49,12 +50,16 @@ export interface ExchangeHooks {
 }
 
 export interface Forwarder {
-  /** Forwards the request and streams the answer back; `hooks` make it metered. */
+  /**
+   * Forwards the request and streams the answer back; `hooks` make it metered. The trace gets the
+   * bytes and timings, and its request id goes to the backend and back to the client.
+   */
   forward(
     req: IncomingMessage,
     res: ServerResponse,
     target: ForwardTarget,
     hooks: ExchangeHooks | undefined,
+    trace: ExchangeTrace,
   ): void;
   close(): Promise<void>;
 }
@@ -87,6 +92,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly hooks: ExchangeHooks | undefined,
+    private readonly trace: ExchangeTrace,
     private readonly log: Logger,
   ) {
     res.once('close', () => this.onClientClose());
@@ -106,6 +112,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // 1xx interim answers (100 Continue is Node's server's business) are not relayed.
     if (status < 200) return;
     const answer = { status, headers: downstreamResponseHeaders(headers) };
+    answer.headers['x-request-id'] = this.trace.id;
     this.answer = answer;
     if (this.hooks && this.req.method !== 'HEAD' && status !== 204 && status !== 304) {
       const length = Number(headers['content-length']);
@@ -137,7 +144,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.done = true;
-    const { hooks, answer, res } = this;
+    const { hooks, answer, res, trace } = this;
+    trace.upstreamEndedAt = trace.clock.monotonic();
+    trace.bytesIn = this.requestBytes;
+    trace.bytesOut = this.received;
     if (!hooks || !answer) {
       res.end();
       return;
@@ -160,9 +170,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       res.destroy();
       return;
     }
+    this.trace.bytesIn = this.requestBytes;
     if (res.headersSent) {
       // The backend broke off mid-body: the client must see a broken response, not a short one.
       this.backendFailed = true;
+      this.trace.upstreamFailed('UPSTREAM_ABORTED');
+      this.trace.bytesOut = this.received - (this.held?.length ?? 0);
       res.destroy();
       return;
     }
@@ -171,15 +184,19 @@ class Exchange implements Dispatcher.DispatchHandler {
       { code: failure.code, err: error.message, upstreamCode: errorCode(error) },
       'backend request failed',
     );
-    sendError(res, failure);
+    this.trace.upstreamFailed(failure.code);
+    res.setHeader('x-request-id', this.trace.id);
+    this.trace.bytesOut = sendError(res, failure);
   }
 
   private onClientClose(): void {
     if (this.res.writableFinished) return;
     this.clientGone = true;
     if (!this.done) this.controller?.abort(new ClientGoneError());
+    const sent = this.received - (this.held?.length ?? 0);
+    this.trace.bytesIn = this.requestBytes;
+    this.trace.bytesOut = sent;
     if (this.answer && this.hooks) {
-      const sent = this.received - (this.held?.length ?? 0);
       this.hooks.onIncomplete(
         this.answer,
         { request: this.requestBytes, response: sent },
@@ -232,7 +249,7 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
   };
 
   return {
-    forward(req, res, target, hooks) {
+    forward(req, res, target, hooks, trace) {
       const incoming = req.headers;
       const hasBody =
         incoming['transfer-encoding'] !== undefined ||
@@ -250,8 +267,10 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
       );
       headers['x-forwarded-host'] = incoming['x-forwarded-host'] ?? incoming.host;
       headers.host = hostOf(target.origin);
-      const exchange = new Exchange(req, res, hooks, log);
-      const body = hasBody ? (hooks ? countedBody(req, exchange) : req) : null;
+      headers['x-request-id'] = trace.id;
+      const exchange = new Exchange(req, res, hooks, trace, log);
+      const body = hasBody ? countedBody(req, exchange) : null;
+      trace.upstreamStartedAt = trace.clock.monotonic();
       try {
         agent.dispatch(
           {

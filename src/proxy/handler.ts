@@ -17,6 +17,7 @@ import {
 } from '../errors.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
+import type { ExchangeTrace } from '../ops/exchange-trace.ts';
 import { backendTarget } from '../services/backend-target.ts';
 import type { Buy, Service, Store } from '../store/store.ts';
 import type { BackendAnswer, ExchangeBytes, ExchangeHooks, Forwarder } from './forwarder.ts';
@@ -67,55 +68,88 @@ interface Metering {
 export function createProxyHandler(options: ProxyHandlerOptions) {
   const { routing, tokens, modules, recorder, store, forwarder, log, config, clock } = options;
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, error: AccountingProxyError) => {
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    trace: ExchangeTrace,
+    error: AccountingProxyError,
+  ) => {
     log.warn(
-      { code: error.code, status: error.status, method: req.method, path: req.url?.split('?')[0] },
+      {
+        requestId: trace.id,
+        code: error.code,
+        status: error.status,
+        method: req.method,
+        path: req.url?.split('?')[0],
+      },
       'request refused',
     );
-    sendError(res, error);
+    // Refused before routing (no token, say): still counted under the service the path names.
+    if (trace.service === '')
+      trace.service = routing.table.route(req.url ?? '/')?.service.publicPath ?? '';
+    res.setHeader('x-request-id', trace.id);
+    trace.refused(error.code, sendError(res, error));
   };
-  const refuseWith = (req: IncomingMessage, res: ServerResponse, code: FixedMessageCode) =>
-    refuse(req, res, proxyError(code));
+  const refuseWith = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    trace: ExchangeTrace,
+    code: FixedMessageCode,
+  ) => refuse(req, res, trace, proxyError(code));
 
-  function authorize(req: IncomingMessage, res: ServerResponse, identity: Identity) {
+  function authorize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    trace: ExchangeTrace,
+    identity: Identity,
+  ) {
     const { token, user } = identity;
+    trace.userId = user.id;
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     const route = routing.table.route(url);
-    if (!route || route.service.appId !== user.appId) return refuseWith(req, res, 'TOKEN_SCOPE');
+    if (!route) return refuseWith(req, res, trace, 'TOKEN_SCOPE');
+    trace.service = route.service.publicPath;
+    if (route.service.appId !== user.appId) return refuseWith(req, res, trace, 'TOKEN_SCOPE');
     const { entry } = route;
 
     if (entry.admins.has(user.id)) {
       if (!entry.methods.has(method)) {
-        return refuse(req, res, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
+        return refuse(req, res, trace, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
       }
-      return forward(req, res, route, user, token, undefined);
+      return forward(req, res, trace, route, user, token, undefined);
     }
 
     const apiKey = req.headers['x-api-key'];
-    if (typeof apiKey !== 'string' || apiKey === '') return refuseWith(req, res, 'API_KEY_MISSING');
+    if (typeof apiKey !== 'string' || apiKey === '') {
+      return refuseWith(req, res, trace, 'API_KEY_MISSING');
+    }
     const buy = routing.table.buy(apiKey);
     if (!buy || buy.customer !== user.id || buy.publicPath !== route.service.publicPath) {
-      return refuseWith(req, res, 'API_KEY_INVALID');
+      return refuseWith(req, res, trace, 'API_KEY_INVALID');
     }
     if (!entry.methods.has(method)) {
-      return refuse(req, res, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
+      return refuse(req, res, trace, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
     }
     const module = modules.get(buy.unit);
-    if (!module) return refuse(req, res, proxyError('UNIT_NOT_CONFIGURED', buy.unit));
+    if (!module) return refuse(req, res, trace, proxyError('UNIT_NOT_CONFIGURED', buy.unit));
     // Nothing is served that could not be billed.
-    if (!store.isAvailable() || !recorder.healthy) return refuseWith(req, res, 'STORE_UNAVAILABLE');
+    if (!store.isAvailable() || !recorder.healthy) {
+      return refuseWith(req, res, trace, 'STORE_UNAVAILABLE');
+    }
     if (options.subscriptions && route.service.isContextBroker) {
       const { service, rest } = route;
       const request = { service, rest, user, token, buy, module };
+      res.setHeader('x-request-id', trace.id);
       if (options.subscriptions.intercept(req, res, request)) return;
     }
-    return forward(req, res, route, user, token, { buy, module });
+    return forward(req, res, trace, route, user, token, { buy, module });
   }
 
   function forward(
     req: IncomingMessage,
     res: ServerResponse,
+    trace: ExchangeTrace,
     route: Route,
     user: IdmUser,
     token: string,
@@ -125,11 +159,15 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
       ...backendTarget(route),
       headers: userHeaders(user, token, config.oauth2.roles),
     };
-    forwarder.forward(req, res, target, metering && meteringHooks(req, metering));
+    forwarder.forward(req, res, target, metering && meteringHooks(req, trace, metering), trace);
   }
 
   /** Commits the exchange's usage exactly once: at its end, or for what a leaving client got. */
-  function meteringHooks(req: IncomingMessage, metering: Metering): ExchangeHooks {
+  function meteringHooks(
+    req: IncomingMessage,
+    trace: ExchangeTrace,
+    metering: Metering,
+  ): ExchangeHooks {
     const started = clock.monotonic();
     let committed = false;
     const commit = (answer: BackendAnswer, bytes: ExchangeBytes) => {
@@ -140,7 +178,11 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         { status: answer.status, headers: answer.headers, bytes: bytes.response },
         clock.monotonic() - started,
       );
-      return meterExchange(metering.module, exchange, metering.buy.apiKey, recorder, log);
+      const { module, buy } = metering;
+      const metered = meterExchange(module, exchange, buy.apiKey, recorder, log);
+      trace.amount = metered.amount;
+      trace.unit = module.unit;
+      return metered.committed;
     };
     return {
       beforeEnd: commit,
@@ -155,27 +197,32 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
   const settle = (
     req: IncomingMessage,
     res: ServerResponse,
+    trace: ExchangeTrace,
     resolved: Identity | AccountingProxyError,
   ) => {
-    if (!isProxyError(resolved)) return authorize(req, res, resolved);
+    if (!isProxyError(resolved)) return authorize(req, res, trace, resolved);
     if (resolved.code === 'IDM_UNAVAILABLE') {
       log.warn(
         { err: (resolved.cause as Error | undefined)?.message },
         'identity manager unavailable',
       );
     }
-    refuse(req, res, resolved);
+    refuse(req, res, trace, resolved);
   };
 
-  return function handleProxyRequest(req: IncomingMessage, res: ServerResponse) {
+  return function handleProxyRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    trace: ExchangeTrace,
+  ) {
     const resolved = resolveUser(tokens, req.headers);
-    if (!(resolved instanceof Promise)) return settle(req, res, resolved);
+    if (!(resolved instanceof Promise)) return settle(req, res, trace, resolved);
     resolved.then(
       // The client may have left while the IdM answered.
-      (answer) => res.destroyed || settle(req, res, answer),
+      (answer) => res.destroyed || settle(req, res, trace, answer),
       (error: unknown) => {
         log.error({ err: error }, 'token validation failed');
-        refuseWith(req, res, 'IDM_UNAVAILABLE');
+        refuseWith(req, res, trace, 'IDM_UNAVAILABLE');
       },
     );
   };

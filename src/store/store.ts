@@ -251,6 +251,11 @@ export interface StoreConnection {
   readonly kind: 'sqlite' | 'redis';
   /** False while the store cannot be reached (a Redis connection being re-established). */
   isAvailable(): boolean;
+  /**
+   * Rejects unless the store can be reached and written right now (readiness, `store_up`): a
+   * Redis that does not answer, a SQLite file another process keeps locked or cannot be written.
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 

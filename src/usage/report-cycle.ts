@@ -42,7 +42,24 @@ export interface CycleResult {
   failures: { subject: string; error: string }[];
   /** Rejected (resent once per scheduled cycle) or out of step (not sent until resumed). */
   held: HeldBuy[];
+  /** The marketplace's answers to the records sent in this run. */
+  records: RecordCounts;
 }
+
+export interface RecordCounts {
+  accepted: number;
+  /** Refused as they stand, or out of step. */
+  rejected: number;
+  /** No answer, or every key refused. */
+  failed: number;
+}
+
+export const emptyCycleResult = (): CycleResult => ({
+  sent: [],
+  failures: [],
+  held: [],
+  records: { accepted: 0, rejected: 0, failed: 0 },
+});
 
 export interface ReportCycleOptions {
   store: Store;
@@ -155,8 +172,12 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
         usageApi.sendRecord(usageRecord(prepared, href, options.usageApiUrl), key),
       );
       const verdict = judgeRecordAnswer(correlationNumber, answer);
-      if (verdict.verdict === 'key-refused') throw new KeysRefused(verdict.message);
+      if (verdict.verdict === 'key-refused') {
+        result.records.failed++;
+        throw new KeysRefused(verdict.message);
+      }
       if (verdict.verdict === 'accepted') {
+        result.records.accepted++;
         await store.completeRecord(buy.apiKey, correlationNumber);
         result.sent.push({ apiKey: buy.apiKey, ...subject, ...prepared.outbox });
         log.info(
@@ -178,6 +199,8 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
         ...(verdict.verdict === 'out-of-step' ? { expected: verdict.expected } : {}),
       };
       await store.setReportStatus(buy.apiKey, correlationNumber, status);
+      if (verdict.verdict === 'unknown') result.records.failed++;
+      else result.records.rejected++;
       if (verdict.verdict === 'unknown') {
         // The record stays in the outbox and goes out, identical, on the next attempt.
         result.failures.push({ subject: buy.apiKey, error: verdict.message });
@@ -228,7 +251,7 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
 
   return {
     async run(run = {}) {
-      const result: CycleResult = { sent: [], failures: [], held: [] };
+      const result = emptyCycleResult();
       if (!(await lock.take())) {
         result.skipped = 'locked';
         return result;

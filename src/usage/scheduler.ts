@@ -1,7 +1,7 @@
 import { type ScheduledTask, schedule } from 'node-cron';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { CycleResult, ReportCycle } from './report-cycle.ts';
+import { type CycleResult, emptyCycleResult, type ReportCycle } from './report-cycle.ts';
 
 export interface UsageScheduler {
   /**
@@ -25,6 +25,8 @@ export interface UsageSchedulerOptions {
   retryMaxMs: number;
   log: Logger;
   clock?: Clock;
+  /** Every run's result, when it ends (metrics). */
+  onResult?(result: CycleResult, endedAt: Date): void;
 }
 
 /**
@@ -75,13 +77,12 @@ export function startUsageScheduler(options: UsageSchedulerOptions): UsageSchedu
       .run(scheduledAt ? { scheduledAt } : {})
       .catch((error: unknown): CycleResult => {
         log.error({ err: error }, 'usage report cycle failed');
-        return {
-          sent: [],
-          failures: [{ subject: 'cycle', error: (error as Error).message }],
-          held: [],
-        };
+        const result = emptyCycleResult();
+        result.failures.push({ subject: 'cycle', error: (error as Error).message });
+        return result;
       })
       .then((result) => {
+        options.onResult?.(result, now());
         settle(result, retrySlot);
         return result;
       })

@@ -1,42 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { eventually, request } from '../support/client.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, startProxyProcess } from '../support/proxy-process.ts';
 import { seedOneBuy } from '../support/seed.ts';
+import { lockSqliteFile } from '../support/sqlite-lock.ts';
 import { storeBackends } from '../support/store-backends.ts';
 import { suiteServers } from '../support/suite-servers.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Another process holding an exclusive lock on the SQLite file until `release()`. */
-async function lockSqliteFile(file: string): Promise<{ release(): Promise<void> }> {
-  const holder: ChildProcess = spawn(
-    process.execPath,
-    [
-      '-e',
-      `const db = new (require('better-sqlite3'))(process.argv[1]);
-       db.exec('BEGIN EXCLUSIVE');
-       process.stdout.write('locked\\n');
-       process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.exit(0); });`,
-      file,
-    ],
-    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const exited = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    holder.stdout?.once('data', () => resolve());
-    holder.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
-  });
-  return {
-    async release() {
-      holder.stdin?.write('go\n');
-      await exited;
-    },
-  };
-}
 
 describe('SQLite file locked by another process under sustained load', () => {
   const [sqlite] = storeBackends();

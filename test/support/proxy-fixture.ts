@@ -43,12 +43,15 @@ export async function startProxyFixture(
   const config = loadConfig({ ACCOUNTING_PROXY_IDM_URL: idm.url, ...env });
   config.database = database;
   config.accounting_proxy.port = 0;
+  // Tests that read the ops listener give it a free port; many fixtures run at once.
+  if (env.ACCOUNTING_PROXY_OPS_PORT === undefined) config.ops.port = 0;
   config.oauth2.roles.customer = 'customer-role';
   // When Orion support is on, its notification listener takes any free loopback port.
   config.resources.notification_port = 0;
   config.resources.notification_bind = '127.0.0.1';
   config.resources.notification_host = '127.0.0.1';
-  const proxy = await startProxy(config, createLogger('silent'), overrides);
+  const silent = createLogger('silent');
+  const proxy = await startProxy(config, silent, { accessLog: silent, ...overrides });
   const store = proxy.store;
 
   await store.addService({

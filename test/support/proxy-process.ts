@@ -42,6 +42,8 @@ export async function startProxyProcess(env: Record<string, string>): Promise<Pr
     env: {
       ...process.env,
       ACCOUNTING_PROXY_LOG_LEVEL: 'info',
+      // Tests that read the ops listener give it a free port; many proxies run at once.
+      ACCOUNTING_PROXY_OPS_PORT: '0',
       ...env,
       ACCOUNTING_PROXY_PORT: String(port),
     },

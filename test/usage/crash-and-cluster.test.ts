@@ -106,6 +106,8 @@ describe('two proxies sharing one Redis', () => {
     const config = loadConfig({ ...env, ACCOUNTING_PROXY_IDM_URL: first.idm.url });
     config.database = database;
     config.accounting_proxy.port = 0;
+    config.ops.port = 0;
+    config.log.access_log = false;
     const second = await startProxy(config, createLogger('silent'));
     try {
       await first.store.addMarketplaceKey(usage.token, new Date());

@@ -32,6 +32,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     ...redisLocks(context),
     ...redisSubscriptions(context),
     isAvailable: () => redis.status === 'ready',
+    probe: async () => {
+      await redis.ping();
+    },
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

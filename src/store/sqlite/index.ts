@@ -38,6 +38,30 @@ function openDatabase(filename: string): Database.Database {
   }
 }
 
+/**
+ * Whether the file can be written now, on a connection of its own that waits for a lock only
+ * briefly: SQLite waits synchronously, and a readiness probe must not stall the proxy for long.
+ */
+function writeProbe(db: Database.Database): { check(): void; close(): void } {
+  let probeDb: Database.Database | undefined;
+  const connection = () => {
+    if (db.memory) return db;
+    if (!probeDb) {
+      probeDb = new Database(db.name, { fileMustExist: true });
+      probeDb.pragma('busy_timeout = 25');
+    }
+    return probeDb;
+  };
+  return {
+    check() {
+      const probing = connection();
+      probing.exec('BEGIN IMMEDIATE');
+      probing.exec('ROLLBACK');
+    },
+    close: () => probeDb?.close(),
+  };
+}
+
 /** The store in one SQLite file: WAL, prepared statements, schema versioned by user_version. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.filename);
@@ -53,6 +77,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       ? startCheckpointer(db, options.backgroundCheckpoints)
       : undefined;
   const routingChange = routingChanges(db);
+  const probe = writeProbe(db);
   return {
     kind: 'sqlite',
     ...sqliteRouting(db, routingChange),
@@ -61,8 +86,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteLocks(db, options.clock ?? systemClock),
     ...sqliteSubscriptions(db),
     isAvailable: () => db.open,
+    probe: async () => probe.check(),
     close: async () => {
       await checkpointer?.stop();
+      probe.close();
       db.close();
     },
   };

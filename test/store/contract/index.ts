@@ -45,6 +45,16 @@ export function storeContract(name: string, harness: StoreHarness): void {
     locksContract(context);
     subscriptionsContract(context);
 
+    test('probe answers while the store can be written and rejects once it is closed', async () => {
+      await store.probe();
+      const other = await reopen();
+      await other.probe();
+      await other.close();
+      opened.splice(opened.indexOf(other), 1);
+      await assert.rejects(other.probe());
+      await store.probe();
+    });
+
     test('keeps its data after close and reopen', async () => {
       await store.addService(weather);
       await store.addBuy(buy('k1'));

@@ -1,0 +1,305 @@
+/**
+ * The Prometheus metrics of one proxy process. Their names and labels are an interface (README,
+ * docs/operations.md, the Grafana dashboard): labels carry registered public paths, units, error
+ * codes and results, never users, keys, tokens or raw paths.
+ */
+import {
+  type Aggregator,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  Registry,
+} from 'prom-client';
+
+export const METRIC_PREFIX = 'accounting_proxy_';
+
+/** How an exchange of the proxy path ended. */
+export type Outcome = 'forwarded' | 'refused' | 'upstream_error';
+
+// From a cached in-memory answer (well under a millisecond) to a backend at its timeout.
+const DURATION_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/**
+ * What `collect` reads from the store at scrape time, so that every proxy on a shared store tells
+ * the same story.
+ */
+export interface StoreFigures {
+  up: boolean;
+  /** Metered, not yet in a record, per unit. */
+  pending: ReadonlyMap<string, number>;
+  outboxRecords: number;
+  rejectedBuys: number;
+}
+
+export interface MetricsOptions {
+  /** Reads the store's figures when scraped; absent: the store gauges are not exported. */
+  storeFigures?: () => Promise<StoreFigures>;
+  /** Increments recorded but not committed yet. */
+  uncommitted?: () => number;
+  /** Default process metrics (CPU, memory, event loop); off in tests that count lines. */
+  processMetrics?: boolean;
+}
+
+type Child = { inc(value?: number): void };
+type Observer = { observe(value: number): void };
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'service' | 'outcome' | 'code'>;
+  private readonly requestDuration: Histogram<'service'>;
+  private readonly upstreamDuration: Histogram<'service'>;
+  private readonly meteredExchanges: Counter<'unit'>;
+  private readonly meteredAmount: Counter<'unit'>;
+  private readonly reportCycles: Counter<'result'>;
+  private readonly usageRecords: Counter<'result'>;
+  private readonly lastReportSuccess: Gauge;
+  private readonly commitDuration: Histogram;
+  private readonly idmRequests: Counter<'result'>;
+  private readonly tokenCache: Counter<'result'>;
+  // prom-client hashes the labels on every inc(): the children are looked up once per label set.
+  private readonly requestChildren = new Map<string, Child>();
+  private readonly requestDurationChildren = new Map<string, Observer>();
+  private readonly upstreamDurationChildren = new Map<string, Observer>();
+  private readonly unitChildren = new Map<string, { exchanges: Child; amount: Child }>();
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name: METRIC_PREFIX + name, help, labelNames, registers });
+    const gauge = (
+      name: string,
+      help: string,
+      aggregator: Aggregator,
+      collect?: (this: Gauge) => void | Promise<void>,
+      labelNames: string[] = [],
+    ) =>
+      new Gauge({
+        name: METRIC_PREFIX + name,
+        help,
+        labelNames,
+        aggregator,
+        registers,
+        ...(collect ? { collect } : {}),
+      });
+    this.requests = counter(
+      'requests_total',
+      'Requests of the proxy path by registered service, outcome and error code',
+      ['service', 'outcome', 'code'],
+    );
+    this.requestDuration = new Histogram({
+      name: `${METRIC_PREFIX}request_duration_seconds`,
+      help: 'From the start of a request to the last byte of its answer sent',
+      labelNames: ['service'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: `${METRIC_PREFIX}upstream_duration_seconds`,
+      help: "From forwarding a request to the backend's last byte",
+      labelNames: ['service'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.meteredExchanges = counter(
+      'metered_exchanges_total',
+      'Exchanges whose usage was committed to the store, by unit',
+      ['unit'],
+    );
+    this.meteredAmount = counter(
+      'metered_amount_total',
+      'Amounts committed to the store, by unit',
+      ['unit'],
+    );
+    this.reportCycles = counter('report_cycles_total', 'Usage report cycles by result', ['result']);
+    this.usageRecords = counter(
+      'usage_records_total',
+      'Usage records sent to the marketplace by result',
+      ['result'],
+    );
+    this.lastReportSuccess = gauge(
+      'last_report_success_timestamp_seconds',
+      'When a report cycle last ended with nothing failed (Unix time)',
+      'max',
+    );
+    this.commitDuration = new Histogram({
+      name: `${METRIC_PREFIX}store_commit_duration_seconds`,
+      help: 'Duration of the group commits of usage to the store',
+      buckets: COMMIT_BUCKETS,
+      registers,
+    });
+    this.idmRequests = counter('idm_requests_total', 'Token checks with the IdM by result', [
+      'result',
+    ]);
+    this.tokenCache = counter('token_cache_total', 'Token lookups in the cache by result', [
+      'result',
+    ]);
+    // Every result from the start, at 0: an alert on a rate needs the series before the event.
+    for (const result of ['sent', 'failed', 'skipped']) this.reportCycles.inc({ result }, 0);
+    for (const result of ['accepted', 'rejected', 'failed']) this.usageRecords.inc({ result }, 0);
+    for (const result of ['valid', 'invalid', 'unavailable']) this.idmRequests.inc({ result }, 0);
+    for (const result of ['hit', 'miss']) this.tokenCache.inc({ result }, 0);
+    const { storeFigures, uncommitted } = options;
+    if (uncommitted) {
+      gauge(
+        'usage_uncommitted',
+        'Usage increments waiting in memory for the store',
+        'sum',
+        function () {
+          this.set(uncommitted());
+        },
+      );
+    }
+    if (storeFigures) this.storeGauges(storeFigures, gauge);
+    if (options.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      // Gauges named like counters, which `promtool check metrics` flags; the per-type gauges
+      // without the suffix (nodejs_active_handles{type}, …) say the same.
+      for (const name of [
+        'active_handles_total',
+        'active_requests_total',
+        'active_resources_total',
+      ]) {
+        this.registry.removeSingleMetric(`${METRIC_PREFIX}nodejs_${name}`);
+      }
+    }
+  }
+
+  private storeGauges(
+    read: () => Promise<StoreFigures>,
+    gauge: (
+      name: string,
+      help: string,
+      aggregator: Aggregator,
+      collect: (this: Gauge) => void | Promise<void>,
+      labelNames?: string[],
+    ) => Gauge,
+  ): void {
+    // One store read per scrape, shared by the gauges that collect at the same time.
+    let reading: Promise<StoreFigures> | undefined;
+    const figures = () => {
+      reading ??= read().finally(() => {
+        reading = undefined;
+      });
+      return reading;
+    };
+    // Every proxy on a shared store reads the same figures: workers' values are not summed.
+    gauge(
+      'store_up',
+      '1 while the store can be reached and written, else 0',
+      'min',
+      async function () {
+        this.set((await figures()).up ? 1 : 0);
+      },
+    );
+    gauge(
+      'usage_pending',
+      'Usage metered and committed, not yet in a usage record, by unit',
+      'max',
+      async function () {
+        const { pending } = await figures();
+        this.reset();
+        for (const [unit, amount] of pending) this.set({ unit }, amount);
+      },
+      ['unit'],
+    );
+    gauge(
+      'outbox_records',
+      'Usage records written down and waiting for the marketplace',
+      'max',
+      async function () {
+        this.set((await figures()).outboxRecords);
+      },
+    );
+    gauge(
+      'buys_rejected',
+      'Buys whose record the marketplace rejected or is out of step with',
+      'max',
+      async function () {
+        this.set((await figures()).rejectedBuys);
+      },
+    );
+  }
+
+  /** One exchange of the proxy path ended. */
+  exchange(
+    service: string,
+    outcome: Outcome,
+    code: string,
+    seconds: number,
+    upstreamSeconds: number | undefined,
+  ): void {
+    const key = `${service}\n${outcome}\n${code}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = this.requests.labels(service, outcome, code);
+      this.requestChildren.set(key, child);
+    }
+    child.inc();
+    this.durationOf(this.requestDurationChildren, this.requestDuration, service).observe(seconds);
+    if (upstreamSeconds !== undefined) {
+      this.durationOf(this.upstreamDurationChildren, this.upstreamDuration, service).observe(
+        upstreamSeconds,
+      );
+    }
+  }
+
+  private durationOf(
+    children: Map<string, Observer>,
+    histogram: Histogram<'service'>,
+    service: string,
+  ): Observer {
+    let child = children.get(service);
+    if (!child) {
+      child = histogram.labels(service);
+      children.set(service, child);
+    }
+    return child;
+  }
+
+  /** An exchange's usage was committed to the store. */
+  metered(unit: string, amount: number): void {
+    let children = this.unitChildren.get(unit);
+    if (!children) {
+      children = {
+        exchanges: this.meteredExchanges.labels(unit),
+        amount: this.meteredAmount.labels(unit),
+      };
+      this.unitChildren.set(unit, children);
+    }
+    children.exchanges.inc();
+    children.amount.inc(amount);
+  }
+
+  storeCommit(seconds: number): void {
+    this.commitDuration.observe(seconds);
+  }
+
+  reportCycle(
+    result: 'sent' | 'failed' | 'skipped',
+    records: { accepted: number; rejected: number; failed: number },
+    at: Date,
+  ): void {
+    this.reportCycles.inc({ result });
+    for (const [name, count] of Object.entries(records)) {
+      if (count > 0) this.usageRecords.inc({ result: name }, count);
+    }
+    if (result === 'sent') this.lastReportSuccess.set(at.getTime() / 1000);
+  }
+
+  idm(result: 'valid' | 'invalid' | 'unavailable'): void {
+    this.idmRequests.inc({ result });
+  }
+
+  tokenLookup(result: 'hit' | 'miss'): void {
+    this.tokenCache.inc({ result });
+  }
+
+  /** The exposition text (Prometheus format). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
