@@ -1,15 +1,94 @@
-/** `npm start`: runs the proxy until SIGTERM or SIGINT. */
-import { loadConfig } from '../config.ts';
+/**
+ * `npm start`: runs the proxy until SIGTERM or SIGINT — in this process, or, with
+ * ACCOUNTING_PROXY_WORKERS > 1, as a cluster primary and its workers.
+ */
+import cluster from 'node:cluster';
+import { type Config, loadConfig } from '../config.ts';
+import { startPrimary } from './cluster/primary.ts';
+import { serveAsWorker } from './cluster/worker.ts';
 import { AccountingProxyError } from './errors.ts';
-import { createLogger } from './log.ts';
-import { startProxy } from './server.ts';
+import { createAccessLogger, createLogger, type Logger } from './log.ts';
+import { type RunningProxy, startProxy } from './server.ts';
 
 function exitWith(message: string): never {
   process.stderr.write(`accounting-proxy: ${message}\n`);
   process.exit(1);
 }
 
-let config: ReturnType<typeof loadConfig>;
+function startFailure(config: Config, error: unknown): never {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EADDRINUSE') {
+    exitWith(
+      `port ${(error as { port?: number }).port ?? config.accounting_proxy.port} is already in use`,
+    );
+  }
+  if (error instanceof AccountingProxyError) exitWith(message);
+  exitWith(`cannot start: ${message}`);
+}
+
+/** Stops once on the first signal (or request); a second signal means now. */
+function onStopSignals(
+  stop: (reason: string) => Promise<number>,
+  log: Logger,
+): (reason: string) => void {
+  let stopping = false;
+  let signals = 0;
+  const begin = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'stopping');
+    stop(reason).then(
+      (code) => process.exit(code),
+      (error: unknown) => {
+        log.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (++signals > 1) process.exit(1);
+      begin(signal);
+    });
+  }
+  return begin;
+}
+
+async function runProxy(config: Config, log: Logger): Promise<void> {
+  const slot = process.env.ACCOUNTING_PROXY_WORKER_SLOT;
+  const worker = cluster.isWorker;
+  const workerLog = worker ? log.child({ worker: Number(slot) }) : log;
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(config, workerLog, {
+      worker,
+      ...(worker && config.log.access_log
+        ? { accessLog: createAccessLogger({ worker: Number(slot) }) }
+        : {}),
+    });
+  } catch (error) {
+    startFailure(config, error);
+  }
+  const stop = onStopSignals(async () => {
+    await proxy.close();
+    return 0;
+  }, workerLog);
+  if (worker) serveAsWorker(proxy, stop, workerLog);
+}
+
+async function runPrimary(config: Config, log: Logger): Promise<void> {
+  const primary = startPrimary(config, log);
+  onStopSignals(() => primary.stop(), log);
+  try {
+    await primary.started;
+  } catch (error) {
+    log.error({ err: (error as Error).message }, 'a worker could not start; stopping');
+    await primary.stop();
+    process.exit(1);
+  }
+}
+
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
@@ -17,30 +96,5 @@ try {
   throw error;
 }
 const log = createLogger(config.log.level);
-
-let proxy: Awaited<ReturnType<typeof startProxy>>;
-try {
-  proxy = await startProxy(config, log);
-} catch (error) {
-  const { code, message } = error as NodeJS.ErrnoException;
-  if (code === 'EADDRINUSE') exitWith(`port ${config.accounting_proxy.port} is already in use`);
-  if (error instanceof AccountingProxyError) exitWith(message);
-  exitWith(`cannot start: ${message}`);
-}
-
-let stopping = false;
-const stop = (signal: string) => {
-  // A second signal means now.
-  if (stopping) process.exit(1);
-  stopping = true;
-  log.info({ signal }, 'stopping');
-  proxy.close().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      log.error({ err: error }, 'error while stopping');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+if (cluster.isPrimary && config.ops.workers > 1) await runPrimary(config, log);
+else await runProxy(config, log);

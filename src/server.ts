@@ -220,7 +220,8 @@ export async function startProxy(
   }
   log.info(
     { port, store: store.kind, https: config.accounting_proxy.https.enabled },
-    'accounting-proxy listening',
+    // A worker's primary says it once all of them listen.
+    overrides.worker ? 'worker proxy listening' : 'accounting-proxy listening',
   );
   return {
     port,

@@ -11,6 +11,7 @@ import {
   Histogram,
   Registry,
 } from 'prom-client';
+import { registerStoreGauges, type StoreFigures } from './store-gauges.ts';
 
 export const METRIC_PREFIX = 'accounting_proxy_';
 
@@ -23,17 +24,7 @@ const DURATION_BUCKETS = [
 ];
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-/**
- * What `collect` reads from the store at scrape time, so that every proxy on a shared store tells
- * the same story.
- */
-export interface StoreFigures {
-  up: boolean;
-  /** Metered, not yet in a record, per unit. */
-  pending: ReadonlyMap<string, number>;
-  outboxRecords: number;
-  rejectedBuys: number;
-}
+export type { StoreFigures } from './store-gauges.ts';
 
 export interface MetricsOptions {
   /** Reads the store's figures when scraped; absent: the store gauges are not exported. */
@@ -43,6 +34,15 @@ export interface MetricsOptions {
   /** Default process metrics (CPU, memory, event loop); off in tests that count lines. */
   processMetrics?: boolean;
 }
+
+/** Defines a gauge of this process's registry, read by `collect` at scrape time. */
+export type DefineGauge = (
+  name: string,
+  help: string,
+  aggregator: Aggregator,
+  collect?: (this: Gauge) => void | Promise<void>,
+  labelNames?: string[],
+) => Gauge;
 
 type Child = { inc(value?: number): void };
 type Observer = { observe(value: number): void };
@@ -70,13 +70,7 @@ export class Metrics {
     const registers = [this.registry];
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new Counter<L>({ name: METRIC_PREFIX + name, help, labelNames, registers });
-    const gauge = (
-      name: string,
-      help: string,
-      aggregator: Aggregator,
-      collect?: (this: Gauge) => void | Promise<void>,
-      labelNames: string[] = [],
-    ) =>
+    const gauge: DefineGauge = (name, help, aggregator, collect, labelNames = []) =>
       new Gauge({
         name: METRIC_PREFIX + name,
         help,
@@ -153,7 +147,7 @@ export class Metrics {
         },
       );
     }
-    if (storeFigures) this.storeGauges(storeFigures, gauge);
+    if (storeFigures) registerStoreGauges(storeFigures, gauge);
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
       // Gauges named like counters, which `promtool check metrics` flags; the per-type gauges
@@ -166,62 +160,6 @@ export class Metrics {
         this.registry.removeSingleMetric(`${METRIC_PREFIX}nodejs_${name}`);
       }
     }
-  }
-
-  private storeGauges(
-    read: () => Promise<StoreFigures>,
-    gauge: (
-      name: string,
-      help: string,
-      aggregator: Aggregator,
-      collect: (this: Gauge) => void | Promise<void>,
-      labelNames?: string[],
-    ) => Gauge,
-  ): void {
-    // One store read per scrape, shared by the gauges that collect at the same time.
-    let reading: Promise<StoreFigures> | undefined;
-    const figures = () => {
-      reading ??= read().finally(() => {
-        reading = undefined;
-      });
-      return reading;
-    };
-    // Every proxy on a shared store reads the same figures: workers' values are not summed.
-    gauge(
-      'store_up',
-      '1 while the store can be reached and written, else 0',
-      'min',
-      async function () {
-        this.set((await figures()).up ? 1 : 0);
-      },
-    );
-    gauge(
-      'usage_pending',
-      'Usage metered and committed, not yet in a usage record, by unit',
-      'max',
-      async function () {
-        const { pending } = await figures();
-        this.reset();
-        for (const [unit, amount] of pending) this.set({ unit }, amount);
-      },
-      ['unit'],
-    );
-    gauge(
-      'outbox_records',
-      'Usage records written down and waiting for the marketplace',
-      'max',
-      async function () {
-        this.set((await figures()).outboxRecords);
-      },
-    );
-    gauge(
-      'buys_rejected',
-      'Buys whose record the marketplace rejected or is out of step with',
-      'max',
-      async function () {
-        this.set((await figures()).rejectedBuys);
-      },
-    );
   }
 
   /** One exchange of the proxy path ended. */

@@ -10,7 +10,7 @@ import type { CycleResult } from '../usage/report-cycle.ts';
 import { Metrics } from './metrics.ts';
 import { type OpsServer, startOpsServer } from './ops-server.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
-import { storeFigures } from './store-figures.ts';
+import { storeFigures } from './store-gauges.ts';
 import { createStoreProbe } from './store-probe.ts';
 
 export interface ProcessOps {
