@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.ts';
 import { freePort } from './free-port.ts';
@@ -36,8 +36,15 @@ export interface ProxyProcess {
 }
 
 /** Runs `src/main.ts` as its own process, as `npm start` does, and waits until it listens. */
-export async function startProxyProcess(env: Record<string, string>): Promise<ProxyProcess> {
+export async function startProxyProcess(
+  env: Record<string, string>,
+  options: {
+    /** Where stdout goes instead of memory (a benchmark's access log is large). */
+    stdoutFile?: string;
+  } = {},
+): Promise<ProxyProcess> {
   const port = await freePort();
+  const stdoutFd = options.stdoutFile ? openSync(options.stdoutFile, 'a') : undefined;
   const child = spawn(process.execPath, [...START_FLAGS, MAIN], {
     env: {
       ...process.env,
@@ -47,8 +54,9 @@ export async function startProxyProcess(env: Record<string, string>): Promise<Pr
       ...env,
       ACCOUNTING_PROXY_PORT: String(port),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
   });
+  if (stdoutFd !== undefined) closeSync(stdoutFd);
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
@@ -61,21 +69,22 @@ export async function startProxyProcess(env: Record<string, string>): Promise<Pr
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  await new Promise<void>((resolve, reject) => {
-    let stdout = '';
-    const onData = (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('accounting-proxy listening')) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    void exited.then((code) =>
-      reject(new Error(`proxy exited (${code}) before listening: ${stderr}`)),
-    );
+  const stdoutSoFar = () =>
+    options.stdoutFile ? readFileSync(options.stdoutFile, 'utf8') : output;
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
   });
+  // Polled rather than watched: stdout may be a file.
+  const deadline = Date.now() + 60_000;
+  while (!stdoutSoFar().includes('accounting-proxy listening')) {
+    if (ended) throw new Error(`proxy exited (${child.exitCode}) before listening: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`proxy not listening within 60 s: ${stdoutSoFar()}${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return {
     child,
     url: `http://127.0.0.1:${port}`,
@@ -85,7 +94,7 @@ export async function startProxyProcess(env: Record<string, string>): Promise<Pr
       return kb * 1024;
     },
     exited,
-    output: () => output,
+    output: () => (options.stdoutFile ? `${stdoutSoFar()}${stderr}` : output),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
