@@ -20,14 +20,3 @@ export function createLogger(level: LogLevel): Logger {
     },
   });
 }
-
-/**
- * The access log: one line per exchange, on stdout through an asynchronous writer so that a line
- * per request does not cost a write(2) on the proxy path; `flush()` at shutdown.
- */
-export function createAccessLogger(bindings: Record<string, unknown> = {}): Logger {
-  return pino(
-    { base: { service: 'accounting-proxy', log: 'access', ...bindings } },
-    pino.destination({ dest: 1, sync: false }),
-  );
-}

@@ -4,10 +4,12 @@
  */
 import cluster from 'node:cluster';
 import { type Config, loadConfig } from '../config.ts';
+import { systemClock } from './clock.ts';
 import { startPrimary } from './cluster/primary.ts';
 import { serveAsWorker } from './cluster/worker.ts';
 import { AccountingProxyError } from './errors.ts';
-import { createAccessLogger, createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
+import { stdoutAccessLog } from './ops/access-log.ts';
 import { type RunningProxy, startProxy } from './server.ts';
 
 function exitWith(message: string): never {
@@ -63,7 +65,7 @@ async function runProxy(config: Config, log: Logger): Promise<void> {
     proxy = await startProxy(config, workerLog, {
       worker,
       ...(worker && config.log.access_log
-        ? { accessLog: createAccessLogger({ worker: Number(slot) }) }
+        ? { accessLog: stdoutAccessLog(systemClock.now, { worker: Number(slot) }) }
         : {}),
     });
   } catch (error) {

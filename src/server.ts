@@ -15,7 +15,8 @@ import { createUsageRecorder, type UsageRecorder } from './accounting/usage-reco
 import { createIdmClient, type IdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { createAccessLogger, type Logger } from './log.ts';
+import type { Logger } from './log.ts';
+import { type AccessLog, stdoutAccessLog } from './ops/access-log.ts';
 import { createExchangeObserver } from './ops/exchange-trace.ts';
 import type { Metrics } from './ops/metrics.ts';
 import { createProcessOps, cycleOutcome } from './ops/process-ops.ts';
@@ -89,7 +90,7 @@ export interface ProxyOverrides {
   modules?: ReadonlyMap<string, AccountingModule>;
   clock?: Clock;
   /** Where access-log lines go (default: stdout, when the access log is on). */
-  accessLog?: Logger;
+  accessLog?: AccessLog;
   /** Default process metrics (CPU, memory, event loop); tests that count lines turn them off. */
   processMetrics?: boolean;
   /** A cluster worker: the primary serves the ops listener and aggregates the metrics. */
@@ -140,7 +141,7 @@ export async function startProxy(
     metrics,
   });
   const accessLog = config.log.access_log
-    ? (overrides.accessLog ?? createAccessLogger())
+    ? (overrides.accessLog ?? stdoutAccessLog(clock.now))
     : undefined;
   // Orion support: the notification listener must run before subscriptions can point at it.
   const orion = config.resources.contextBroker
@@ -262,7 +263,7 @@ export async function startProxy(
       await orion?.close();
       await ops.close();
       await store.close();
-      accessLog?.flush();
+      await accessLog?.flush();
     },
   };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.ts';
-import type { Logger } from '../log.ts';
+import type { AccessLog } from './access-log.ts';
 import type { Metrics, Outcome } from './metrics.ts';
 
 // A client's id is kept when it is one token of visible ASCII that fits a log field.
@@ -62,7 +62,7 @@ export interface ExchangeObserverOptions {
   /** Absent: no metrics are kept. */
   metrics?: Metrics | undefined;
   /** Absent: no access log. */
-  accessLog?: Logger | undefined;
+  accessLog?: AccessLog | undefined;
 }
 
 const pathOf = (url: string | undefined) => {
@@ -89,26 +89,24 @@ export function createExchangeObserver(options: ExchangeObserverOptions): Exchan
       );
     }
     if (!accessLog) return;
-    accessLog.info(
-      {
-        requestId: trace.id,
-        method: req.method,
-        path: pathOf(req.url),
-        service: trace.service,
-        status: res.statusCode,
-        outcome: trace.outcome,
-        ...(trace.code ? { code: trace.code } : {}),
-        bytesIn: trace.bytesIn,
-        bytesOut: trace.bytesOut,
-        durationMs: Math.round((ended - trace.startedAt) * 1000) / 1000,
-        ...(upstreamMs === undefined ? {} : { upstreamMs: Math.round(upstreamMs * 1000) / 1000 }),
-        ...(trace.userId === undefined ? {} : { user: trace.userId }),
-        ...(trace.unit === undefined ? {} : { amount: trace.amount, unit: trace.unit }),
-        // The client left (or the connection broke) before the last byte.
-        ...(res.writableFinished ? {} : { complete: false }),
-      },
-      'exchange',
-    );
+    accessLog.write({
+      requestId: trace.id,
+      method: req.method ?? '',
+      path: pathOf(req.url),
+      service: trace.service,
+      status: res.statusCode,
+      outcome: trace.outcome,
+      code: trace.code,
+      bytesIn: trace.bytesIn,
+      bytesOut: trace.bytesOut,
+      durationMs: Math.round((ended - trace.startedAt) * 1000) / 1000,
+      upstreamMs: upstreamMs === undefined ? undefined : Math.round(upstreamMs * 1000) / 1000,
+      user: trace.userId,
+      amount: trace.amount,
+      unit: trace.unit,
+      // The client left (or the connection broke) before the last byte.
+      complete: res.writableFinished,
+    });
   }
 
   return {

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { defaultConfig } from '../../config.ts';
+import { createAccessLog } from '../../src/ops/access-log.ts';
 import { eventually, request } from '../support/client.ts';
 import { freePort } from '../support/free-port.ts';
 import { type ProxyFixture, startProxyFixture } from '../support/proxy-fixture.ts';
@@ -29,13 +29,13 @@ function samples(text: string): Map<string, number> {
   return found;
 }
 
-/** A logger that keeps every line it is given, parsed. */
+/** An access log that keeps every line it writes, parsed. */
 function capturingLog() {
   const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: 'info' },
-    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
+  const log = createAccessLog({
+    write: (line) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+    now: Date.now,
+  });
   return { log, lines };
 }
 
@@ -199,8 +199,7 @@ for (const backend of storeBackends()) {
         {
           level: 30,
           time: 0,
-          pid: process.pid,
-          hostname: first?.hostname,
+          log: 'access',
           requestId: 'client-id-1',
           method: 'GET',
           path: '/svc/echo',

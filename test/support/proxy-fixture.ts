@@ -1,5 +1,6 @@
 import { type Config, loadConfig } from '../../config.ts';
 import { createLogger } from '../../src/log.ts';
+import { createAccessLog } from '../../src/ops/access-log.ts';
 import { type ProxyOverrides, type RunningProxy, startProxy } from '../../src/server.ts';
 import type { Store } from '../../src/store/store.ts';
 import { type FakeBackend, startFakeBackend } from './backend.ts';
@@ -50,8 +51,10 @@ export async function startProxyFixture(
   config.resources.notification_port = 0;
   config.resources.notification_bind = '127.0.0.1';
   config.resources.notification_host = '127.0.0.1';
-  const silent = createLogger('silent');
-  const proxy = await startProxy(config, silent, { accessLog: silent, ...overrides });
+  const proxy = await startProxy(config, createLogger('silent'), {
+    accessLog: createAccessLog({ write: () => {}, now: Date.now }),
+    ...overrides,
+  });
   const store = proxy.store;
 
   await store.addService({

@@ -1,0 +1,102 @@
+/**
+ * `node --import tsx bench/ab.ts`: CPU µs per request of the SQLite proxy with metrics and the
+ * access log on and off (each alone and both), interleaved rounds, small bodies. A quick A/B for
+ * changes to the operating surface; `npm run bench` is the full run.
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../config.ts';
+import { openStore } from '../src/store/open.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
+import { databaseEnv, startProxyProcess } from '../test/support/proxy-process.ts';
+import { runLoad } from './load.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const cpu = (pid: number | undefined) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
+const dir = mkdtempSync(join(tmpdir(), 'ap-ab-'));
+const backendPort = await freePort();
+const backend = fork(fileURLToPath(new URL('./backend.ts', import.meta.url)), [], {
+  env: { ...process.env, PORT: String(backendPort) },
+  execArgv: ['--import', 'tsx'],
+});
+await new Promise((resolve) => backend.once('message', resolve));
+const idm = await startFakeIdm();
+idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
+// AB_VARIANTS (JSON: name → environment) replaces the four variants, for an experiment.
+const variants: Record<string, Record<string, string>> = process.env.AB_VARIANTS
+  ? (JSON.parse(process.env.AB_VARIANTS) as Record<string, Record<string, string>>)
+  : {
+      'both off': { ACCOUNTING_PROXY_OPS_PORT: '0', ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
+      'metrics only': { ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
+      'access log only': { ACCOUNTING_PROXY_OPS_PORT: '0' },
+      'both on': {},
+    };
+const proxies = [];
+for (const [name, env] of Object.entries(variants)) {
+  const database = { ...defaultConfig().database, name: join(dir, `${proxies.length}.sqlite`) };
+  const store = await openStore(database);
+  await store.addService({
+    publicPath: '/bench',
+    url: `http://127.0.0.1:${backendPort}`,
+    appId: 'bench-app',
+    methods: ['GET'],
+    isContextBroker: false,
+  });
+  await store.addBuy({
+    apiKey: 'key-call',
+    publicPath: '/bench',
+    orderId: 'o1',
+    productId: 'p1',
+    customer: 'buyer',
+    unit: 'call',
+    recordType: 'callusage',
+  });
+  await store.close();
+  const proxy = await startProxyProcess(
+    {
+      ...databaseEnv(database),
+      ACCOUNTING_PROXY_IDM_URL: idm.url,
+      ACCOUNTING_PROXY_TOKEN_CACHE_TTL: '3600',
+      ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
+      ...env,
+    },
+    { stdoutFile: join(dir, `${proxies.length}.log`) },
+  );
+  proxies.push({ name, proxy, cpu: [] as number[], rps: [] as number[] });
+}
+const headers = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
+for (const p of proxies)
+  await runLoad(`${p.proxy.url}/bench/small`, { connections: 50, seconds: 2, headers });
+for (let round = 0; round < ROUNDS; round++) {
+  for (const p of [
+    ...proxies.slice(round % proxies.length),
+    ...proxies.slice(0, round % proxies.length),
+  ]) {
+    const before = cpu(p.proxy.child.pid);
+    const result = await runLoad(`${p.proxy.url}/bench/small`, {
+      connections: 50,
+      seconds: SECONDS,
+      headers,
+    });
+    p.cpu.push((cpu(p.proxy.child.pid) - before) / result.requests);
+    p.rps.push(result.requestsPerSec);
+  }
+}
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? 0;
+for (const p of proxies) {
+  console.log(
+    `${p.name}: ${median(p.rps).toFixed(0)} req/s, ${median(p.cpu).toFixed(1)} µs CPU/req (${p.cpu.map((c) => c.toFixed(0)).join(' ')})`,
+  );
+  await p.proxy.stop();
+}
+backend.kill();
+await idm.close();
+rmSync(dir, { recursive: true, force: true });
