@@ -112,7 +112,8 @@ export function createExchangeObserver(options: ExchangeObserverOptions): Exchan
   return {
     begin(req, res) {
       const trace = new ExchangeTrace(requestIdOf(req), clock.monotonic(), clock);
-      if (metrics || accessLog) res.once('close', () => report(req, res, trace));
+      // 'close' comes once, after the last byte or when the connection breaks.
+      if (metrics || accessLog) res.on('close', () => report(req, res, trace));
       return trace;
     },
   };

@@ -11,6 +11,8 @@ import {
   Histogram,
   Registry,
 } from 'prom-client';
+import { HotCounter, type Tally } from './hot-counter.ts';
+import { RequestHistogram } from './request-histogram.ts';
 import { registerStoreGauges, type StoreFigures } from './store-gauges.ts';
 
 export const METRIC_PREFIX = 'accounting_proxy_';
@@ -44,27 +46,23 @@ export type DefineGauge = (
   labelNames?: string[],
 ) => Gauge;
 
-type Child = { inc(value?: number): void };
-type Observer = { observe(value: number): void };
-
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'service' | 'outcome' | 'code'>;
-  private readonly requestDuration: Histogram<'service'>;
-  private readonly upstreamDuration: Histogram<'service'>;
-  private readonly meteredExchanges: Counter<'unit'>;
-  private readonly meteredAmount: Counter<'unit'>;
+  private readonly requests: HotCounter<'service' | 'outcome' | 'code'>;
+  private readonly requestDuration: RequestHistogram;
+  private readonly upstreamDuration: RequestHistogram;
+  private readonly meteredExchanges: HotCounter<'unit'>;
+  private readonly meteredAmount: HotCounter<'unit'>;
   private readonly reportCycles: Counter<'result'>;
   private readonly usageRecords: Counter<'result'>;
   private readonly lastReportSuccess: Gauge;
   private readonly commitDuration: Histogram;
   private readonly idmRequests: Counter<'result'>;
-  private readonly tokenCache: Counter<'result'>;
-  // prom-client hashes the labels on every inc(): the children are looked up once per label set.
-  private readonly requestChildren = new Map<string, Child>();
-  private readonly requestDurationChildren = new Map<string, Observer>();
-  private readonly upstreamDurationChildren = new Map<string, Observer>();
-  private readonly unitChildren = new Map<string, { exchanges: Child; amount: Child }>();
+  private readonly tokenHits: Tally;
+  private readonly tokenMisses: Tally;
+  // The tallies of the proxy path, found once per label set.
+  private readonly requestTallies = new Map<string, Tally>();
+  private readonly unitTallies = new Map<string, { exchanges: Tally; amount: Tally }>();
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -79,35 +77,35 @@ export class Metrics {
         registers,
         ...(collect ? { collect } : {}),
       });
-    this.requests = counter(
+    const hot = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new HotCounter<L>(METRIC_PREFIX + name, help, labelNames, this.registry);
+    this.requests = hot(
       'requests_total',
       'Requests of the proxy path by registered service, outcome and error code',
       ['service', 'outcome', 'code'],
     );
-    this.requestDuration = new Histogram({
-      name: `${METRIC_PREFIX}request_duration_seconds`,
-      help: 'From the start of a request to the last byte of its answer sent',
-      labelNames: ['service'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.upstreamDuration = new Histogram({
-      name: `${METRIC_PREFIX}upstream_duration_seconds`,
-      help: "From forwarding a request to the backend's last byte",
-      labelNames: ['service'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
-    this.meteredExchanges = counter(
+    this.requestDuration = new RequestHistogram(
+      `${METRIC_PREFIX}request_duration_seconds`,
+      'From the start of a request to the last byte of its answer sent',
+      'service',
+      DURATION_BUCKETS,
+      this.registry,
+    );
+    this.upstreamDuration = new RequestHistogram(
+      `${METRIC_PREFIX}upstream_duration_seconds`,
+      "From forwarding a request to the backend's last byte",
+      'service',
+      DURATION_BUCKETS,
+      this.registry,
+    );
+    this.meteredExchanges = hot(
       'metered_exchanges_total',
       'Exchanges whose usage was committed to the store, by unit',
       ['unit'],
     );
-    this.meteredAmount = counter(
-      'metered_amount_total',
-      'Amounts committed to the store, by unit',
-      ['unit'],
-    );
+    this.meteredAmount = hot('metered_amount_total', 'Amounts committed to the store, by unit', [
+      'unit',
+    ]);
     this.reportCycles = counter('report_cycles_total', 'Usage report cycles by result', ['result']);
     this.usageRecords = counter(
       'usage_records_total',
@@ -128,14 +126,13 @@ export class Metrics {
     this.idmRequests = counter('idm_requests_total', 'Token checks with the IdM by result', [
       'result',
     ]);
-    this.tokenCache = counter('token_cache_total', 'Token lookups in the cache by result', [
-      'result',
-    ]);
+    const tokenCache = hot('token_cache_total', 'Token lookups in the cache by result', ['result']);
+    this.tokenHits = tokenCache.tally('hit', { result: 'hit' });
+    this.tokenMisses = tokenCache.tally('miss', { result: 'miss' });
     // Every result from the start, at 0: an alert on a rate needs the series before the event.
     for (const result of ['sent', 'failed', 'skipped']) this.reportCycles.inc({ result }, 0);
     for (const result of ['accepted', 'rejected', 'failed']) this.usageRecords.inc({ result }, 0);
     for (const result of ['valid', 'invalid', 'unavailable']) this.idmRequests.inc({ result }, 0);
-    for (const result of ['hit', 'miss']) this.tokenCache.inc({ result }, 0);
     const { storeFigures, uncommitted } = options;
     if (uncommitted) {
       gauge(
@@ -171,45 +168,29 @@ export class Metrics {
     upstreamSeconds: number | undefined,
   ): void {
     const key = `${service}\n${outcome}\n${code}`;
-    let child = this.requestChildren.get(key);
-    if (!child) {
-      child = this.requests.labels(service, outcome, code);
-      this.requestChildren.set(key, child);
+    let tally = this.requestTallies.get(key);
+    if (!tally) {
+      tally = this.requests.tally(key, { service, outcome, code });
+      this.requestTallies.set(key, tally);
     }
-    child.inc();
-    this.durationOf(this.requestDurationChildren, this.requestDuration, service).observe(seconds);
-    if (upstreamSeconds !== undefined) {
-      this.durationOf(this.upstreamDurationChildren, this.upstreamDuration, service).observe(
-        upstreamSeconds,
-      );
-    }
-  }
-
-  private durationOf(
-    children: Map<string, Observer>,
-    histogram: Histogram<'service'>,
-    service: string,
-  ): Observer {
-    let child = children.get(service);
-    if (!child) {
-      child = histogram.labels(service);
-      children.set(service, child);
-    }
-    return child;
+    tally.value++;
+    this.requestDuration.labels(service).observe(seconds);
+    if (upstreamSeconds !== undefined)
+      this.upstreamDuration.labels(service).observe(upstreamSeconds);
   }
 
   /** An exchange's usage was committed to the store. */
   metered(unit: string, amount: number): void {
-    let children = this.unitChildren.get(unit);
-    if (!children) {
-      children = {
-        exchanges: this.meteredExchanges.labels(unit),
-        amount: this.meteredAmount.labels(unit),
+    let tallies = this.unitTallies.get(unit);
+    if (!tallies) {
+      tallies = {
+        exchanges: this.meteredExchanges.tally(unit, { unit }),
+        amount: this.meteredAmount.tally(unit, { unit }),
       };
-      this.unitChildren.set(unit, children);
+      this.unitTallies.set(unit, tallies);
     }
-    children.exchanges.inc();
-    children.amount.inc(amount);
+    tallies.exchanges.value++;
+    tallies.amount.value += amount;
   }
 
   storeCommit(seconds: number): void {
@@ -233,7 +214,8 @@ export class Metrics {
   }
 
   tokenLookup(result: 'hit' | 'miss'): void {
-    this.tokenCache.inc({ result });
+    if (result === 'hit') this.tokenHits.value++;
+    else this.tokenMisses.value++;
   }
 
   /** The exposition text (Prometheus format). */
