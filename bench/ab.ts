@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../config.ts';
-import { openStore } from '../src/store/open.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, startProxyProcess } from '../test/support/proxy-process.ts';
 import { runLoad } from './load.ts';
+import { seedBenchStore } from './seed.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -42,24 +42,7 @@ const variants: Record<string, Record<string, string>> = process.env.AB_VARIANTS
 const proxies = [];
 for (const [name, env] of Object.entries(variants)) {
   const database = { ...defaultConfig().database, name: join(dir, `${proxies.length}.sqlite`) };
-  const store = await openStore(database);
-  await store.addService({
-    publicPath: '/bench',
-    url: `http://127.0.0.1:${backendPort}`,
-    appId: 'bench-app',
-    methods: ['GET'],
-    isContextBroker: false,
-  });
-  await store.addBuy({
-    apiKey: 'key-call',
-    publicPath: '/bench',
-    orderId: 'o1',
-    productId: 'p1',
-    customer: 'buyer',
-    unit: 'call',
-    recordType: 'callusage',
-  });
-  await store.close();
+  await seedBenchStore(database, `http://127.0.0.1:${backendPort}`);
   const proxy = await startProxyProcess(
     {
       ...databaseEnv(database),

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../config.ts';
-import { openStore } from '../src/store/open.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, START_FLAGS } from '../test/support/proxy-process.ts';
+import { seedBenchStore } from './seed.ts';
 
 interface ProfileNode {
   id: number;
@@ -30,24 +30,7 @@ await new Promise((resolve) => backend.once('message', resolve));
 const idm = await startFakeIdm();
 idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
 const database = { ...defaultConfig().database, name: join(dir, 'profile.sqlite') };
-const store = await openStore(database);
-await store.addService({
-  publicPath: '/bench',
-  url: `http://127.0.0.1:${backendPort}`,
-  appId: 'bench-app',
-  methods: ['GET'],
-  isContextBroker: false,
-});
-await store.addBuy({
-  apiKey: 'key-call',
-  publicPath: '/bench',
-  orderId: 'o1',
-  productId: 'p1',
-  customer: 'buyer',
-  unit: 'call',
-  recordType: 'callusage',
-});
-await store.close();
+await seedBenchStore(database, `http://127.0.0.1:${backendPort}`);
 const port = await freePort();
 const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
 const proxy = spawn(process.execPath, [...START_FLAGS, '--cpu-prof', '--cpu-prof-dir', dir, main], {

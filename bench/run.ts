@@ -10,7 +10,6 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../config.ts';
-import { openStore } from '../src/store/open.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import {
@@ -20,6 +19,7 @@ import {
 } from '../test/support/proxy-process.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { type LoadResult, loadGenerator, runLoad } from './load.ts';
+import { seedBenchStore } from './seed.ts';
 import { streamThrough } from './stream.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -194,35 +194,7 @@ async function main() {
   };
   const proxies: Record<string, ProxyProcess> = {};
   for (const database of Object.values(databases)) {
-    const store = await openStore(database);
-    await store.addService({
-      publicPath: '/bench',
-      url: backendUrl,
-      appId: 'bench-app',
-      methods: ['GET'],
-      isContextBroker: false,
-    });
-    await store.addAdmin('admin');
-    await store.bindAdmin('admin', '/bench');
-    await store.addBuy({
-      apiKey: 'key-call',
-      publicPath: '/bench',
-      orderId: 'o1',
-      productId: 'p1',
-      customer: 'buyer',
-      unit: 'call',
-      recordType: 'callusage',
-    });
-    await store.addBuy({
-      apiKey: 'key-mb',
-      publicPath: '/bench',
-      orderId: 'o2',
-      productId: 'p2',
-      customer: 'buyer',
-      unit: 'megabyte',
-      recordType: 'datausage',
-    });
-    await store.close();
+    await seedBenchStore(database, backendUrl);
   }
   // As `npm start` runs them: the ops listener and the access log on (the access log to a file,
   // as an operator's log shipper reads it), and beside them the same proxy without either.
