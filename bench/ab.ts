@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
@@ -56,19 +57,28 @@ for (const [name, env] of Object.entries(variants)) {
   proxies.push({ name, proxy, cpu: [] as number[], rps: [] as number[] });
 }
 const headers = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
-for (const p of proxies)
-  await runLoad(`${p.proxy.url}/bench/small`, { connections: 50, seconds: 2, headers });
+// AB_RATE (requests per second): a fixed rate below saturation instead of wrk's flat out, so that
+// the CPU per request is the proxy's own cost rather than its share of an overloaded machine.
+const rate = Number(process.env.AB_RATE ?? 0);
+const load = async (url: string, seconds: number) => {
+  if (!rate) return runLoad(url, { connections: 50, seconds, headers });
+  const result = await autocannon({
+    url,
+    connections: 20,
+    duration: seconds,
+    headers,
+    overallRate: rate,
+  });
+  return { requests: result.requests.total, requestsPerSec: result.requests.average };
+};
+for (const p of proxies) await load(`${p.proxy.url}/bench/small`, 2);
 for (let round = 0; round < ROUNDS; round++) {
   for (const p of [
     ...proxies.slice(round % proxies.length),
     ...proxies.slice(0, round % proxies.length),
   ]) {
     const before = cpu(p.proxy.child.pid);
-    const result = await runLoad(`${p.proxy.url}/bench/small`, {
-      connections: 50,
-      seconds: SECONDS,
-      headers,
-    });
+    const result = await load(`${p.proxy.url}/bench/small`, SECONDS);
     p.cpu.push((cpu(p.proxy.child.pid) - before) / result.requests);
     p.rps.push(result.requestsPerSec);
   }
