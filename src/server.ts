@@ -91,8 +91,6 @@ export interface ProxyOverrides {
   clock?: Clock;
   /** Where access-log lines go (default: stdout, when the access log is on). */
   accessLog?: AccessLog;
-  /** Default process metrics (CPU, memory, event loop); tests that count lines turn them off. */
-  processMetrics?: boolean;
   /** A cluster worker: the primary serves the ops listener and aggregates the metrics. */
   worker?: boolean;
 }
@@ -127,7 +125,6 @@ export async function startProxy(
     clock,
     log,
     worker: overrides.worker ?? false,
-    ...(overrides.processMetrics === undefined ? {} : { processMetrics: overrides.processMetrics }),
   });
   const { metrics } = ops;
   recorder = createUsageRecorder({ store, log, metrics, clock });

@@ -33,8 +33,6 @@ export interface MetricsOptions {
   storeFigures?: () => Promise<StoreFigures>;
   /** Increments recorded but not committed yet. */
   uncommitted?: () => number;
-  /** Default process metrics (CPU, memory, event loop); off in tests that count lines. */
-  processMetrics?: boolean;
 }
 
 /** Defines a gauge of this process's registry, read by `collect` at scrape time. */
@@ -145,17 +143,15 @@ export class Metrics {
       );
     }
     if (storeFigures) registerStoreGauges(storeFigures, gauge);
-    if (options.processMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
-      // Gauges named like counters, which `promtool check metrics` flags; the per-type gauges
-      // without the suffix (nodejs_active_handles{type}, …) say the same.
-      for (const name of [
-        'active_handles_total',
-        'active_requests_total',
-        'active_resources_total',
-      ]) {
-        this.registry.removeSingleMetric(`${METRIC_PREFIX}nodejs_${name}`);
-      }
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    // Gauges named like counters, which `promtool check metrics` flags; the per-type gauges
+    // without the suffix (nodejs_active_handles{type}, …) say the same.
+    for (const name of [
+      'active_handles_total',
+      'active_requests_total',
+      'active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(`${METRIC_PREFIX}nodejs_${name}`);
     }
   }
 

@@ -38,7 +38,6 @@ export function createProcessOps(options: {
   log: Logger;
   /** A cluster worker: the primary serves the ops listener and aggregates the metrics. */
   worker: boolean;
-  processMetrics?: boolean;
 }): ProcessOps {
   const { config, store, clock, log } = options;
   const probe = createStoreProbe(store, clock);
@@ -48,7 +47,6 @@ export function createProcessOps(options: {
       ? new Metrics({
           storeFigures: storeFigures(store, probe, options.units),
           uncommitted: () => options.recorder().uncommitted,
-          processMetrics: options.processMetrics ?? true,
         })
       : undefined;
   const readiness = createReadiness({
