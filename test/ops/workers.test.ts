@@ -112,12 +112,13 @@ for (const backend of storeBackends()) {
         assert.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
 
         // SIGTERM drains both: exchanges in flight finish and are billed, the primary exits 0.
+        // Read before the load starts: an exchange committed meanwhile would be counted twice.
+        const storedBefore = await storedUsage(store);
         const drained = sustainedLoad(proxy.url, {
           concurrency: 4,
           paths: ['/svc/echo'],
           headers: buyer,
         });
-        const storedBefore = await storedUsage(store);
         await eventually(() => drained.count(200) >= 50, 10_000);
         proxy.child.kill('SIGTERM');
         assert.equal(await proxy.exited, 0);
