@@ -39,11 +39,21 @@ export async function startRoutingSync(
       failing = true;
     }
   };
-  const refresh = () => {
-    running ??= reloadIfChanged().finally(() => {
-      running = undefined;
+  let again: Promise<void> | undefined;
+  const refresh = (): Promise<void> => {
+    if (!running) {
+      running = reloadIfChanged().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    // The reload under way may have read the store before the caller's change: one more after
+    // it, shared by every caller meanwhile.
+    again ??= running.then(() => {
+      again = undefined;
+      return refresh();
     });
-    return running;
+    return again;
   };
   const timer = setInterval(() => void refresh(), intervalMs);
   timer.unref();
