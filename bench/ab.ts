@@ -1,34 +1,19 @@
-/**
- * `node --import tsx bench/ab.ts`: CPU µs per request of the SQLite proxy with metrics and the
- * access log on and off (each alone and both), interleaved rounds, small bodies. A quick A/B for
- * changes to the operating surface; `npm run bench` is the full run.
- */
-import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, startProxyProcess } from '../test/support/proxy-process.ts';
 import { runLoad } from './load.ts';
+import { cpuMicros, startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const cpu = (pid: number | undefined) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
 const dir = mkdtempSync(join(tmpdir(), 'ap-ab-'));
-const backendPort = await freePort();
-const backend = fork(fileURLToPath(new URL('./backend.ts', import.meta.url)), [], {
-  env: { ...process.env, PORT: String(backendPort) },
-  execArgv: ['--import', 'tsx'],
-});
-await new Promise((resolve) => backend.once('message', resolve));
+const { child: backend, port: backendPort } = await startChild('./backend.ts', {});
 const idm = await startFakeIdm();
 idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
 // AB_VARIANTS (JSON: name → environment) replaces the four variants, for an experiment.
@@ -77,9 +62,9 @@ for (let round = 0; round < ROUNDS; round++) {
     ...proxies.slice(round % proxies.length),
     ...proxies.slice(0, round % proxies.length),
   ]) {
-    const before = cpu(p.proxy.child.pid);
+    const before = cpuMicros(p.proxy.child.pid);
     const result = await load(`${p.proxy.url}/bench/small`, SECONDS);
-    p.cpu.push((cpu(p.proxy.child.pid) - before) / result.requests);
+    p.cpu.push((cpuMicros(p.proxy.child.pid) - before) / result.requests);
     p.rps.push(result.requestsPerSec);
   }
 }

@@ -4,7 +4,7 @@
  * PROFILE_PATH (default /small, or /mib) and PROFILE_CONNECTIONS (default 50) pick the load.
  * Needs `npm run build` and wrk.
  */
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, START_FLAGS } from '../test/support/proxy-process.ts';
+import { startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
 
 interface ProfileNode {
@@ -21,12 +22,7 @@ interface ProfileNode {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-profile-'));
-const backendPort = await freePort();
-const backend = fork(fileURLToPath(new URL('./backend.ts', import.meta.url)), [], {
-  env: { ...process.env, PORT: String(backendPort) },
-  execArgv: ['--import', 'tsx'],
-});
-await new Promise((resolve) => backend.once('message', resolve));
+const { child: backend, port: backendPort } = await startChild('./backend.ts', {});
 const idm = await startFakeIdm();
 idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
 const database = { ...defaultConfig().database, name: join(dir, 'profile.sqlite') };

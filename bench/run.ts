@@ -4,8 +4,7 @@
  * BENCH_ROUNDS (default 5), BENCH_SECONDS (default 4) and BENCH_WARMUP_SECONDS (default 2) size
  * the run.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import {
 } from '../test/support/proxy-process.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { type LoadResult, loadGenerator, runLoad } from './load.ts';
+import { cpuMicros, startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
 import { streamThrough } from './stream.ts';
 
@@ -26,42 +26,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-
-async function startChild(
-  file: string,
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = fork(here(file), [], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    execArgv: ['--import', 'tsx'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
-  });
-  return { child, port };
-}
-
-/** Fields of /proc/<pid>/stat after the command name (field 3 is index 0). */
-const statOf = (pid: number | string) =>
-  readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-
-/** CPU time (user + system) a process and its live children (cluster workers) used, in µs. */
-function cpuMicros(pid: number | undefined): number {
-  const own = (fields: string[]) => (Number(fields[11]) + Number(fields[12])) * 10_000;
-  let total = own(statOf(pid ?? 0));
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = statOf(entry);
-      if (Number(fields[1]) === pid) total += own(fields);
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return total;
-}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
