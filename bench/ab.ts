@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,9 @@ for (const [name, env] of Object.entries(variants)) {
     },
     { stdoutFile: join(dir, `${proxies.length}.log`) },
   );
+  // AB_PIN: each proxy (all its threads) on the second core, this process and its children (load,
+  // backend, IdM) started under `taskset -c 0`: the proxies then share no core with the load.
+  if (process.env.AB_PIN) execFileSync('taskset', ['-a', '-cp', '1', String(proxy.child.pid)]);
   proxies.push({ name, proxy, cpu: [] as number[], rps: [] as number[] });
 }
 const headers = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };

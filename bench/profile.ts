@@ -5,7 +5,7 @@
  * Needs `npm run build` and wrk.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,4 +77,6 @@ const total = [...self.values()].reduce((a, b) => a + b, 0);
 for (const [name, time] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
   console.log(`${((time / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
 }
+// PROFILE_KEEP: where to keep the profile (for DevTools or a closer look).
+if (process.env.PROFILE_KEEP) copyFileSync(join(dir, file), process.env.PROFILE_KEEP);
 rmSync(dir, { recursive: true, force: true });
