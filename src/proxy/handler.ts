@@ -102,34 +102,45 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     res: ServerResponse,
     trace: ExchangeTrace,
     identity: Identity,
+    rechecked = false,
   ) {
     const { token, user } = identity;
     trace.userId = user.id;
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
+    // A refusal the routing table decides may come from a change (CLI, another proxy) not loaded
+    // yet: the store is asked once whether it changed, and if it did the request is decided again.
+    const refuseUnlessChanged = (error: AccountingProxyError) => {
+      if (rechecked) return refuse(req, res, trace, error);
+      void routing.recheck().then((changed) => {
+        if (res.destroyed) return;
+        if (changed) authorize(req, res, trace, identity, true);
+        else refuse(req, res, trace, error);
+      });
+    };
     const route = routing.table.route(url);
-    if (!route) return refuseWith(req, res, trace, 'TOKEN_SCOPE');
+    if (!route) return refuseUnlessChanged(proxyError('TOKEN_SCOPE'));
     trace.service = route.service.publicPath;
-    if (route.service.appId !== user.appId) return refuseWith(req, res, trace, 'TOKEN_SCOPE');
+    if (route.service.appId !== user.appId) return refuseUnlessChanged(proxyError('TOKEN_SCOPE'));
     const { entry } = route;
 
     if (entry.admins.has(user.id)) {
       if (!entry.methods.has(method)) {
-        return refuse(req, res, trace, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
+        return refuseUnlessChanged(proxyError('METHOD_NOT_ALLOWED', entry.methodList));
       }
       return forward(req, res, trace, route, user, token, undefined);
     }
 
     const apiKey = req.headers['x-api-key'];
     if (typeof apiKey !== 'string' || apiKey === '') {
-      return refuseWith(req, res, trace, 'API_KEY_MISSING');
+      return refuseUnlessChanged(proxyError('API_KEY_MISSING'));
     }
     const buy = routing.table.buy(apiKey);
     if (!buy || buy.customer !== user.id || buy.publicPath !== route.service.publicPath) {
-      return refuseWith(req, res, trace, 'API_KEY_INVALID');
+      return refuseUnlessChanged(proxyError('API_KEY_INVALID'));
     }
     if (!entry.methods.has(method)) {
-      return refuse(req, res, trace, proxyError('METHOD_NOT_ALLOWED', entry.methodList));
+      return refuseUnlessChanged(proxyError('METHOD_NOT_ALLOWED', entry.methodList));
     }
     const module = modules.get(buy.unit);
     if (!module) return refuse(req, res, trace, proxyError('UNIT_NOT_CONFIGURED', buy.unit));

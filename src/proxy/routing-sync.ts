@@ -6,6 +6,13 @@ export interface RoutingSync {
   readonly table: RoutingTable;
   /** Reloads now if the store changed (the admin API calls this after its own writes). */
   refresh(): Promise<void>;
+  /**
+   * Before a refusal the table in memory may be the reason for: reads the store's version once,
+   * after this call, and reloads if it changed. Answers whether the table changed. Callers
+   * meanwhile share one read, and reads start at most every `recheckGapMs`, so a flood of
+   * refused requests costs the store a bounded number of reads.
+   */
+  recheck(): Promise<boolean>;
   stop(): void;
 }
 
@@ -18,6 +25,7 @@ export async function startRoutingSync(
   store: Store,
   log: Logger,
   intervalMs = 250,
+  recheckGapMs = 20,
 ): Promise<RoutingSync> {
   let version = await store.routingVersion();
   let table = new RoutingTable(await store.loadRoutingState());
@@ -55,6 +63,23 @@ export async function startRoutingSync(
     });
     return again;
   };
+  let recheckStartedAt = Number.NEGATIVE_INFINITY;
+  let nextRecheck: Promise<boolean> | undefined;
+  const recheck = (): Promise<boolean> => {
+    nextRecheck ??= new Promise<void>((resolve) => {
+      const wait = recheckStartedAt + recheckGapMs - performance.now();
+      if (wait <= 0) resolve();
+      else setTimeout(resolve, wait).unref();
+    }).then(async () => {
+      // Callers from now on wait for the next read: this one may have started before their change.
+      nextRecheck = undefined;
+      recheckStartedAt = performance.now();
+      const before = table;
+      await refresh();
+      return table !== before;
+    });
+    return nextRecheck;
+  };
   const timer = setInterval(() => void refresh(), intervalMs);
   timer.unref();
 
@@ -63,6 +88,7 @@ export async function startRoutingSync(
       return table;
     },
     refresh,
+    recheck,
     stop: () => clearInterval(timer),
   };
 }

@@ -9,6 +9,7 @@ import { type Agent, request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
 import { type FakeBackend, sha256OfServedBytes, startFakeBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/client.ts';
@@ -90,29 +91,48 @@ for (const backend of storeBackends()) {
       }
     });
 
-    test('a service added with the CLI is routable within 1 second', async () => {
+    test("a request sent right after a CLI change (or another process's newBuy) returned is decided by the new state", async () => {
       const database = backend.database();
       const env = { ...databaseEnv(database), ACCOUNTING_PROXY_IDM_URL: idm.url };
       const proxy = await startProxyProcess(env);
       const cli = (...argv: string[]) =>
         promisify(execFile)(CLI, argv, { env: { ...process.env, ...env } });
+      const other = await openStore(database);
+      const get = (path: string, headers: Record<string, string>) =>
+        request(`${proxy.url}${path}`, { headers });
       try {
+        // The replayed provisioning script: no pause between a command and the next request.
         await cli('addAdmin', 'root');
-        const before = await request(`${proxy.url}/live/echo`, {
-          headers: { 'x-auth-token': 'root-token' },
-        });
-        assert.equal(before.status, 401);
+        assert.equal((await get('/live/echo', { 'x-auth-token': 'root-token' })).status, 401);
         await cli('addService', '/live', api.url, 'app-1', 'GET');
         await cli('bindAdmin', 'root', '/live');
-        const done = performance.now();
-        await eventually(
-          async () =>
-            (await request(`${proxy.url}/live/echo`, { headers: { 'x-auth-token': 'root-token' } }))
-              .status === 200,
-          1000,
-        );
-        assert.ok(performance.now() - done <= 1000);
+        assert.equal((await get('/live/echo', { 'x-auth-token': 'root-token' })).status, 200);
+
+        const alice = { 'x-auth-token': 'alice-token', 'x-api-key': 'live-key' };
+        assert.equal((await get('/live/echo', alice)).status, 401);
+        await other.addBuy({
+          apiKey: 'live-key',
+          publicPath: '/live',
+          orderId: 'o-1',
+          productId: 'p-1',
+          customer: 'alice',
+          unit: 'call',
+          recordType: 'callusage',
+        });
+        assert.equal((await get('/live/echo', alice)).status, 200);
+        // Revocation is not a refusal the proxy rechecks: it is seen by notification or poll.
+        await other.revokeBuy('live-key');
+        await eventually(async () => (await get('/live/echo', alice)).status === 401, 1000);
+
+        await cli('addService', '--force', '/live', api.url, 'app-1', 'GET', 'POST');
+        const post = await request(`${proxy.url}/live/echo`, {
+          method: 'POST',
+          headers: { 'x-auth-token': 'root-token' },
+          body: '{}',
+        });
+        assert.equal(post.status, 200);
       } finally {
+        await other.close();
         await proxy.stop();
       }
     });

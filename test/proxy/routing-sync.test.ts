@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { createLogger } from '../../src/log.ts';
+import { startRoutingSync } from '../../src/proxy/routing-sync.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/store.ts';
+import { storeBackends } from '../support/store-backends.ts';
+
+for (const backend of storeBackends()) {
+  describe(`routing recheck on ${backend.name}`, () => {
+    const stores: Store[] = [];
+    after(async () => {
+      await Promise.all(stores.map((store) => store.close()));
+    });
+
+    test('a recheck reads the store after the call, and a flood of them shares few reads', async () => {
+      const database = backend.database();
+      const proxyStore = await openStore(database);
+      const writer = await openStore(database);
+      stores.push(proxyStore, writer);
+      let reads = 0;
+      const counted: Store = {
+        ...proxyStore,
+        routingVersion: () => {
+          reads++;
+          return proxyStore.routingVersion();
+        },
+      };
+      // A poll interval far beyond the test: only rechecks read the store.
+      const routing = await startRoutingSync(counted, createLogger('silent'), 3_600_000);
+      try {
+        assert.equal(await routing.recheck(), false);
+        await writer.addAdmin('root');
+        assert.equal(await routing.recheck(), true, 'the change made before the call is seen');
+        reads = 0;
+        const flood = await Promise.all(Array.from({ length: 500 }, () => routing.recheck()));
+        assert.deepEqual(new Set(flood), new Set([false]));
+        assert.ok(reads <= 2, `${reads} reads for 500 rechecks`);
+      } finally {
+        routing.stop();
+      }
+    });
+  });
+}
