@@ -8,6 +8,8 @@ import {
   cidrListOrNone,
   configError,
   cron,
+  type HostPort,
+  hostPortList,
   httpUrl,
   integer,
   ipAddress,
@@ -16,7 +18,11 @@ import {
   type Parse,
   port,
   portOrOff,
+  type RedisUrl,
   readableFile,
+  redisPrefix,
+  redisUrl,
+  secret,
   text,
   unitList,
   urlPath,
@@ -60,6 +66,22 @@ export interface Config {
     redis_port: number;
     /** Every Redis key of this proxy starts with it, so several deployments can share a server. */
     redis_prefix: string;
+    /** ACCOUNTING_PROXY_REDIS_URL, applied over host, port, name, credentials and TLS. */
+    redis_url: RedisUrl | undefined;
+    /** Credentials and TLS of the Redis servers (data nodes, not Sentinels). */
+    redis_username: string;
+    redis_password: string;
+    redis_tls: boolean;
+    /** PEM file of the CA that signed the Redis servers' certificates ('' for the system's). */
+    redis_tls_ca: string;
+    /** Sentinels to ask for the primary of `redis_sentinel_name`; empty for no Sentinel. */
+    redis_sentinels: HostPort[];
+    redis_sentinel_name: string;
+    redis_sentinel_password: string;
+    /** Seed nodes of a Redis Cluster; empty for no Cluster. */
+    redis_cluster: HostPort[];
+    /** Replicas that must acknowledge a usage commit (WAIT) before it counts as done. */
+    redis_wait_replicas: number;
   };
   modules: { accounting: string[] };
   usageAPI: {
@@ -123,6 +145,16 @@ export function defaultConfig(): Config {
       redis_host: 'localhost',
       redis_port: 6379,
       redis_prefix: 'accounting-proxy:',
+      redis_url: undefined,
+      redis_username: '',
+      redis_password: '',
+      redis_tls: false,
+      redis_tls_ca: '',
+      redis_sentinels: [],
+      redis_sentinel_name: '',
+      redis_sentinel_password: '',
+      redis_cluster: [],
+      redis_wait_replicas: 0,
     },
     modules: { accounting: ['call', 'megabyte', 'millisecond'] },
     usageAPI: {
@@ -244,8 +276,58 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
   variable(
     'REDIS_PREFIX',
     'database.redis_prefix',
+    redisPrefix,
+    "prefix of every Redis key this proxy writes (no `{` or `}`: it is the keys' hash tag)",
+  ),
+  variable(
+    'REDIS_URL',
+    'database.redis_url',
+    redisUrl,
+    '`redis://[user:password@]host:port/db`, or `rediss://` for TLS; wins over host, port and database name',
+  ),
+  variable(
+    'REDIS_USERNAME',
+    'database.redis_username',
+    text,
+    'Redis ACL user (default: `default`)',
+  ),
+  variable('REDIS_PASSWORD', 'database.redis_password', secret, 'password of the Redis user'),
+  variable('REDIS_TLS', 'database.redis_tls', boolean, 'TLS to Redis (`rediss://` sets it)'),
+  variable(
+    'REDIS_TLS_CA',
+    'database.redis_tls_ca',
+    readableFile,
+    "CA (PEM) that signed the Redis servers' certificates, for TLS",
+  ),
+  variable(
+    'REDIS_SENTINELS',
+    'database.redis_sentinels',
+    hostPortList,
+    'Sentinels, `host:port,host:port,…`: the primary is the one they name',
+  ),
+  variable(
+    'REDIS_SENTINEL_NAME',
+    'database.redis_sentinel_name',
     nonEmpty,
-    'prefix of every Redis key this proxy writes',
+    'master group name the Sentinels watch',
+  ),
+  variable(
+    'REDIS_SENTINEL_PASSWORD',
+    'database.redis_sentinel_password',
+    secret,
+    'password of the Sentinels themselves, if they have one',
+  ),
+  variable(
+    'REDIS_CLUSTER',
+    'database.redis_cluster',
+    hostPortList,
+    'Redis Cluster seed nodes, `host:port,…`',
+  ),
+  variable(
+    'REDIS_WAIT_REPLICAS',
+    'database.redis_wait_replicas',
+    integer(0, 16),
+    'replicas that must acknowledge a usage commit (`WAIT`) before the response ends',
   ),
   variable(
     'MODULES',
@@ -396,6 +478,18 @@ function setKey(config: Config, key: string, value: unknown): void {
   target[last] = value;
 }
 
+/** The URL's parts win over the separate settings. */
+function applyRedisUrl(database: Config['database']): void {
+  const url = database.redis_url;
+  if (!url) return;
+  database.redis_host = url.host;
+  database.redis_port = url.port;
+  if (url.db !== undefined) database.name = String(url.db);
+  if (url.username !== '') database.redis_username = url.username;
+  if (url.password !== '') database.redis_password = url.password;
+  if (url.tls) database.redis_tls = true;
+}
+
 /** Checks that hold between keys, whatever set them. */
 function validate(config: Config): Config {
   const https = config.accounting_proxy.https;
@@ -409,6 +503,21 @@ function validate(config: Config): Config {
     // The SQLite file name is the default; on Redis it means database 0.
     if (config.database.name === defaultConfig().database.name) config.database.name = '0';
     integer(0, 65535)(config.database.name, 'ACCOUNTING_PROXY_DB_NAME (Redis database index)');
+    applyRedisUrl(config.database);
+    const { redis_sentinels, redis_sentinel_name, redis_cluster } = config.database;
+    if (redis_sentinels.length > 0 && redis_cluster.length > 0) {
+      throw configError(
+        'ACCOUNTING_PROXY_REDIS_SENTINELS and ACCOUNTING_PROXY_REDIS_CLUSTER cannot both be set',
+      );
+    }
+    if (redis_sentinels.length > 0 && redis_sentinel_name === '') {
+      throw configError(
+        'ACCOUNTING_PROXY_REDIS_SENTINEL_NAME must name the master group the Sentinels watch',
+      );
+    }
+    if (redis_cluster.length > 0 && config.database.name !== '0') {
+      throw configError('ACCOUNTING_PROXY_DB_NAME must be 0 on a Redis Cluster (it has no other)');
+    }
   }
   return config;
 }

@@ -111,7 +111,7 @@ export async function startProxy(
     }));
   let routing: RoutingSync;
   try {
-    routing = await startRoutingSync(store, log);
+    routing = await startRoutingSync(store, log, { clock });
   } catch (error) {
     await store.close();
     throw error;

@@ -56,6 +56,7 @@ describe('configuration', () => {
       caFile: certFile,
     });
     assert.deepEqual(config.database, {
+      ...defaultConfig().database,
       type: 'redis',
       name: '3',
       redis_host: 'redis.internal',
@@ -151,6 +152,70 @@ describe('configuration', () => {
       assert.throws(() => loadConfig(env), { code: 'CONFIG_INVALID', message });
     });
   }
+
+  test('Redis: the URL wins over host, port, database and credentials; Sentinels and Cluster', () => {
+    const redis = (env: NodeJS.ProcessEnv) =>
+      loadConfig({ ACCOUNTING_PROXY_DB: 'redis', ...env }).database;
+    const fromUrl = redis({
+      ACCOUNTING_PROXY_REDIS_HOST: 'ignored',
+      ACCOUNTING_PROXY_REDIS_PASSWORD: 'ignored',
+      ACCOUNTING_PROXY_REDIS_URL: 'rediss://proxy:p%40ss@redis.internal:6390/2',
+    });
+    assert.deepEqual(
+      [
+        fromUrl.redis_host,
+        fromUrl.redis_port,
+        fromUrl.name,
+        fromUrl.redis_username,
+        fromUrl.redis_password,
+        fromUrl.redis_tls,
+      ],
+      ['redis.internal', 6390, '2', 'proxy', 'p@ss', true],
+    );
+    const sentinel = redis({
+      ACCOUNTING_PROXY_REDIS_SENTINELS: '10.0.0.1:26379, [::1]:26380',
+      ACCOUNTING_PROXY_REDIS_SENTINEL_NAME: 'accounting',
+      ACCOUNTING_PROXY_REDIS_WAIT_REPLICAS: '1',
+    });
+    assert.deepEqual(sentinel.redis_sentinels, [
+      { host: '10.0.0.1', port: 26379 },
+      { host: '::1', port: 26380 },
+    ]);
+    assert.equal(sentinel.redis_wait_replicas, 1);
+    assert.deepEqual(redis({ ACCOUNTING_PROXY_REDIS_CLUSTER: 'a:7000,b:7001' }).redis_cluster, [
+      { host: 'a', port: 7000 },
+      { host: 'b', port: 7001 },
+    ]);
+    const refused: [NodeJS.ProcessEnv, RegExp][] = [
+      [
+        { ACCOUNTING_PROXY_REDIS_URL: 'http://user:hunter2@host:1' },
+        /REDIS_URL must be redis:\/\//,
+      ],
+      [{ ACCOUNTING_PROXY_REDIS_URL: 'redis://user:hunter2@host:1/x' }, /REDIS_URL must be/],
+      [{ ACCOUNTING_PROXY_REDIS_SENTINELS: 'a:1' }, /REDIS_SENTINEL_NAME must name/],
+      [{ ACCOUNTING_PROXY_REDIS_SENTINELS: 'a' }, /REDIS_SENTINELS must be a comma-separated/],
+      [
+        { ACCOUNTING_PROXY_REDIS_CLUSTER: 'a:1', ACCOUNTING_PROXY_DB_NAME: '1' },
+        /DB_NAME must be 0 on a Redis Cluster/,
+      ],
+      [
+        {
+          ACCOUNTING_PROXY_REDIS_CLUSTER: 'a:1',
+          ACCOUNTING_PROXY_REDIS_SENTINELS: 'a:1',
+          ACCOUNTING_PROXY_REDIS_SENTINEL_NAME: 'n',
+        },
+        /cannot both be set/,
+      ],
+      [{ ACCOUNTING_PROXY_REDIS_PREFIX: 'a{b}:' }, /REDIS_PREFIX must be a prefix without/],
+    ];
+    for (const [env, message] of refused) {
+      assert.throws(
+        () => redis(env),
+        (error: Error) => message.test(error.message) && !error.message.includes('hunter2'),
+        JSON.stringify(env),
+      );
+    }
+  });
 
   test('the README documents every environment variable', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

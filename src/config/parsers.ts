@@ -119,3 +119,73 @@ export const ipAddress: Parse<string> = (raw, name) => {
 
 export const readableFile: Parse<string> = (raw, name) =>
   existsSync(raw) ? raw : fail(name, 'the path of a readable file', raw);
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+):(\d{1,5})$/;
+
+/** `host:port,host:port,…` (an IPv6 host in brackets). */
+export const hostPortList: Parse<HostPort[]> = (raw, name) => {
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  const parsed = items.map((item) => {
+    const match = HOST_PORT.exec(item);
+    const portNumber = Number(match?.[2]);
+    if (!match || portNumber < 1 || portNumber > 65535) return undefined;
+    return { host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: portNumber };
+  });
+  if (parsed.length === 0 || parsed.some((item) => item === undefined)) {
+    fail(name, 'a comma-separated list of host:port', raw);
+  }
+  return parsed as HostPort[];
+};
+
+/** A secret: taken as given, never echoed in an error. */
+export const secret: Parse<string> = (raw) => raw;
+
+export interface RedisUrl extends HostPort {
+  tls: boolean;
+  db: number | undefined;
+  username: string;
+  password: string;
+}
+
+/**
+ * `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). The error never repeats the
+ * value: it may hold a password.
+ */
+export const redisUrl: Parse<RedisUrl> = (raw, name) => {
+  const problem = () =>
+    configError(`${name} must be redis://[user:password@]host:port[/db] or rediss://…`);
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw problem();
+  }
+  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw problem();
+  }
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,5}$/.test(db)) throw problem();
+  if (url.search !== '' || url.hash !== '') throw problem();
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port === '' ? 6379 : Number(url.port),
+    tls: url.protocol === 'rediss:',
+    db: db === '' ? undefined : Number(db),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
+};
+
+/** A Redis key prefix: braces would change the hash tag every key is built with. */
+export const redisPrefix: Parse<string> = (raw, name) => {
+  const value = nonEmpty(raw, name);
+  return /[{}]/.test(value) ? fail(name, 'a prefix without { or }', raw) : value;
+};

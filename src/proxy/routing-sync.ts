@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { RoutingTable } from './routing-table.ts';
@@ -24,9 +25,9 @@ export interface RoutingSync {
 export async function startRoutingSync(
   store: Store,
   log: Logger,
-  intervalMs = 250,
-  recheckGapMs = 20,
+  options: { clock: Clock; intervalMs?: number; recheckGapMs?: number },
 ): Promise<RoutingSync> {
+  const { clock, intervalMs = 250, recheckGapMs = 20 } = options;
   let version = await store.routingVersion();
   let table = new RoutingTable(await store.loadRoutingState());
   let failing = false;
@@ -67,13 +68,13 @@ export async function startRoutingSync(
   let nextRecheck: Promise<boolean> | undefined;
   const recheck = (): Promise<boolean> => {
     nextRecheck ??= new Promise<void>((resolve) => {
-      const wait = recheckStartedAt + recheckGapMs - performance.now();
+      const wait = recheckStartedAt + recheckGapMs - clock.monotonic();
       if (wait <= 0) resolve();
       else setTimeout(resolve, wait).unref();
     }).then(async () => {
       // Callers from now on wait for the next read: this one may have started before their change.
       nextRecheck = undefined;
-      recheckStartedAt = performance.now();
+      recheckStartedAt = clock.monotonic();
       const before = table;
       await refresh();
       return table !== before;

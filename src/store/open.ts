@@ -1,5 +1,6 @@
 import type { Config } from '../../config.ts';
 import type { Clock } from '../clock.ts';
+import type { RedisConnectionOptions } from './redis/connection.ts';
 import type { CheckpointerOptions } from './sqlite/checkpointer.ts';
 import type { Store } from './store.ts';
 
@@ -10,6 +11,30 @@ export interface OpenStoreOptions {
   sqliteCheckpoints?: CheckpointerOptions;
   /** For lock expiry and dates the store writes itself. */
   clock?: Clock;
+}
+
+/** The Redis connection the configuration names: one server, a Sentinel group or a Cluster. */
+export function redisConnectionOptions(database: Config['database']): RedisConnectionOptions {
+  return {
+    topology:
+      database.redis_cluster.length > 0
+        ? { kind: 'cluster', nodes: database.redis_cluster }
+        : database.redis_sentinels.length > 0
+          ? {
+              kind: 'sentinel',
+              sentinels: database.redis_sentinels,
+              name: database.redis_sentinel_name,
+              sentinelPassword: database.redis_sentinel_password,
+            }
+          : { kind: 'single', host: database.redis_host, port: database.redis_port },
+    db: Number(database.name),
+    username: database.redis_username,
+    password: database.redis_password,
+    tls: database.redis_tls,
+    tlsCaFile: database.redis_tls_ca,
+    prefix: database.redis_prefix,
+    waitReplicas: database.redis_wait_replicas,
+  };
 }
 
 /**
@@ -23,10 +48,7 @@ export async function openStore(
   if (database.type === 'redis') {
     const { openRedisStore } = await import('./redis/index.ts');
     return openRedisStore({
-      host: database.redis_host,
-      port: database.redis_port,
-      db: Number(database.name),
-      prefix: database.redis_prefix,
+      ...redisConnectionOptions(database),
       failFast: options.failFast ?? false,
       ...(options.clock && { clock: options.clock }),
     });

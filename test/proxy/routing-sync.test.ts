@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRoutingSync } from '../../src/proxy/routing-sync.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -27,7 +28,10 @@ for (const backend of storeBackends()) {
         },
       };
       // A poll interval far beyond the test: only rechecks read the store.
-      const routing = await startRoutingSync(counted, createLogger('silent'), 3_600_000);
+      const routing = await startRoutingSync(counted, createLogger('silent'), {
+        clock: systemClock,
+        intervalMs: 3_600_000,
+      });
       try {
         assert.equal(await routing.recheck(), false);
         await writer.addAdmin('root');

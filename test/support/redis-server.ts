@@ -6,6 +6,8 @@ import { freePort } from './free-port.ts';
 
 export interface RedisServer {
   port: number;
+  /** Kills the server at once (SIGKILL), as a crashed node. */
+  kill(): Promise<void>;
   /** Stops the server (SIGTERM, then waits for exit) and removes its directory. */
   stop(): Promise<void>;
 }
@@ -15,6 +17,8 @@ export interface RedisServerOptions {
   port?: number;
   /** Keep data in this directory (append-only file) across a stop and start. */
   persistIn?: string;
+  /** More redis-server arguments (cluster mode, replicaof, a password, TLS). */
+  args?: string[];
 }
 
 /**
@@ -29,7 +33,18 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     : ['--appendonly', 'no'];
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      ...persistence,
+      '--dir',
+      dir,
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -48,6 +63,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   child.stdout?.resume();
   return {
     port,
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

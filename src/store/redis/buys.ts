@@ -1,23 +1,20 @@
 import type { Buy, BuyStore } from '../store.ts';
 import { assertValidAmount } from '../usage-amount.ts';
-import { type RedisContext, throwIfError } from './connection.ts';
-import { identityKey, toBuy } from './rows.ts';
+import { atomically, type RedisContext, throwIfError } from './connection.ts';
+import { compare, identityKey, parseBuy, toBuy } from './rows.ts';
 
 /** Buys and their metered usage in Redis. */
-export function redisBuys({ redis, key, run, change }: RedisContext): BuyStore {
-  const readBuys = async (apiKeys: string[]): Promise<Buy[]> => {
-    const pipeline = redis.pipeline();
-    for (const apiKey of apiKeys) pipeline.hgetall(key('buy', apiKey));
-    const replies = (await pipeline.exec()) ?? [];
-    return apiKeys.flatMap((apiKey, i) => {
-      const hash = replies[i]?.[1] as Record<string, string> | undefined;
-      return hash?.publicPath === undefined || hash.revoked === '1' ? [] : [toBuy(apiKey, hash)];
-    });
+export function redisBuys({ redis, keys, run, change, durableChange }: RedisContext): BuyStore {
+  const buyInForce = (apiKey: string, json: string | null | undefined): Buy | undefined => {
+    if (json === null || json === undefined) return undefined;
+    const entry = parseBuy(json);
+    return entry.revoked ? undefined : toBuy(apiKey, entry);
   };
+  const getBuy = async (apiKey: string) =>
+    buyInForce(apiKey, await redis.hget(keys.of('buys'), apiKey));
   return {
     addBuy: async (b) => {
-      const reply = await run(
-        'addBuy',
+      const reply = await run('addBuy', [
         b.apiKey,
         b.publicPath,
         b.orderId,
@@ -26,24 +23,29 @@ export function redisBuys({ redis, key, run, change }: RedisContext): BuyStore {
         b.unit,
         b.recordType,
         identityKey(b),
-      );
+      ]);
       if (typeof reply !== 'string') throwIfError(reply);
-      const [buy] = await readBuys([reply as string]);
+      const buy = await getBuy(reply as string);
       if (!buy) throw new Error(`buy ${reply} vanished while being stored`);
       return buy;
     },
-    getBuy: async (apiKey) => (await readBuys([apiKey]))[0],
+    getBuy,
     findBuy: async (identity) => {
-      const apiKey = await redis.get(key('buy-identity', identityKey(identity)));
-      return apiKey === null ? undefined : (await readBuys([apiKey]))[0];
+      const apiKey = await redis.hget(keys.of('identities'), identityKey(identity));
+      return apiKey === null ? undefined : getBuy(apiKey);
     },
     listBuys: async (filter) => {
-      const all = await readBuys(await redis.zrange(key('buys'), 0, -1));
-      return all.filter(
-        (b) =>
-          (filter?.customer === undefined || b.customer === filter.customer) &&
-          (filter?.publicPath === undefined || b.publicPath === filter.publicPath),
-      );
+      const all = await redis.hgetall(keys.of('buys'));
+      return Object.entries(all)
+        .map(([apiKey, json]) => ({ apiKey, entry: parseBuy(json) }))
+        .filter(
+          ({ entry }) =>
+            !entry.revoked &&
+            (filter?.customer === undefined || entry.customer === filter.customer) &&
+            (filter?.publicPath === undefined || entry.publicPath === filter.publicPath),
+        )
+        .sort((a, b) => a.entry.seq - b.entry.seq || compare(a.apiKey, b.apiKey))
+        .map(({ apiKey, entry }) => toBuy(apiKey, entry));
     },
     revokeBuy: (apiKey) => change('revokeBuy', apiKey),
 
@@ -54,16 +56,18 @@ export function redisBuys({ redis, key, run, change }: RedisContext): BuyStore {
         assertValidAmount(amount);
         args.push(apiKey, amount);
       }
-      await change('addUsage', ...args);
+      await durableChange('addUsage', ...args);
     },
     getUsage: async (apiKey) => {
-      const [pending, correlationNumber] = await redis.hmget(
-        key('buy', apiKey),
-        'pending',
-        'correlationNumber',
+      const [json, pending] = await atomically<[string | null, string | null]>(
+        redis.multi().hget(keys.of('buys'), apiKey).hget(keys.of('pending'), apiKey),
       );
-      if (pending === null || pending === undefined) return undefined;
-      return { apiKey, pending: Number(pending), correlationNumber: Number(correlationNumber) };
+      if (json === null || pending === null) return undefined;
+      return {
+        apiKey,
+        pending: Number(pending),
+        correlationNumber: parseBuy(json).correlationNumber,
+      };
     },
   };
 }

@@ -1,29 +1,52 @@
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { HostPort } from '../../config/parsers.ts';
 import { type ErrorCode, proxyError } from '../../errors.ts';
+import { type StoreKeys, storeKeys } from './keys.ts';
 import { type ScriptName, scripts } from './scripts.ts';
 
+/** Where the store's Redis is and how to log in; passwords never reach a message. */
 export interface RedisConnectionOptions {
-  host: string;
-  port: number;
+  topology:
+    | { kind: 'single'; host: string; port: number }
+    | { kind: 'sentinel'; sentinels: HostPort[]; name: string; sentinelPassword: string }
+    | { kind: 'cluster'; nodes: HostPort[] };
   db: number;
+  username: string;
+  password: string;
+  tls: boolean;
+  /** PEM file of the CA for TLS; '' for the system's CAs. */
+  tlsCaFile: string;
   prefix: string;
+  /** Replicas that must acknowledge a usage commit (WAIT); 0: the primary's reply is enough. */
+  waitReplicas?: number;
   /** Give up at once when Redis is unreachable (the CLI) instead of reconnecting forever (the proxy). */
   failFast?: boolean;
 }
 
 type ScriptReply = 'OK' | [ErrorCode, ...(string | number)[]];
 type ScriptCommand = (...args: unknown[]) => Promise<ScriptReply>;
+export type RedisClient = Redis | Cluster;
 
 /** What every concern of the Redis store works with. */
 export interface RedisContext {
-  redis: Redis;
-  /** The key of these parts under the store's prefix. */
-  key(...parts: string[]): string;
-  /** Runs a script and answers its reply as it is. */
-  run(name: ScriptName, ...args: (string | number)[]): Promise<unknown>;
+  redis: RedisClient;
+  keys: StoreKeys;
+  /** Runs a script (its declared keys, then `extraKeys`) and answers its reply as it is. */
+  run(name: ScriptName, args: readonly (string | number)[], extraKeys?: string[]): Promise<unknown>;
   /** Runs a script that answers 'OK' or an error of the table, which it throws. */
   change(name: ScriptName, ...args: (string | number)[]): Promise<void>;
+  /**
+   * Like `change`, and then waits until `waitReplicas` replicas have the write (WAIT, sent in the
+   * same pipeline so it reaches the node that ran the script); fails if they do not in time.
+   */
+  durableChange(name: ScriptName, ...args: (string | number)[]): Promise<void>;
 }
+
+// How long a commit waits for its replicas before it counts as failed (and is retried, with the
+// same batch number, so it is never added twice).
+const WAIT_TIMEOUT_MS = 1000;
 
 export function throwIfError(reply: unknown): void {
   if (reply === 'OK') return;
@@ -32,24 +55,108 @@ export function throwIfError(reply: unknown): void {
   throw (proxyError as (code: ErrorCode, ...args: unknown[]) => Error)(code, ...args);
 }
 
+/** The replies of a MULTI (one slot: every key has the store's hash tag), or its first error. */
+export async function atomically<T extends unknown[]>(
+  transaction: ReturnType<RedisClient['multi']>,
+): Promise<T> {
+  const replies = (await transaction.exec()) ?? [];
+  return replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  }) as T;
+}
+
+/** What the start-up error names: the topology, never a password. */
+export function describeTopology(topology: RedisConnectionOptions['topology']): string {
+  const list = (nodes: HostPort[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  if (topology.kind === 'sentinel') {
+    return `Redis primary "${topology.name}" from Sentinels ${list(topology.sentinels)}`;
+  }
+  if (topology.kind === 'cluster') return `Redis Cluster at ${list(topology.nodes)}`;
+  return `Redis at ${topology.host}:${topology.port}`;
+}
+
+/** The setting a failed connection points at, so the one start-up line says what to fix. */
+function explain(error: Error, options: RedisConnectionOptions): string {
+  const text = error.message;
+  if (/WRONGPASS|NOAUTH|invalid username-password|AUTH failed|NOPERM/i.test(text)) {
+    return `Redis refused the credentials (check ACCOUNTING_PROXY_REDIS_PASSWORD, ACCOUNTING_PROXY_REDIS_USERNAME or the user and password of ACCOUNTING_PROXY_REDIS_URL): ${text}`;
+  }
+  const tlsProblem =
+    /certificate|self[- ]signed|SSL|TLS|wrong version number|unable to verify|EPROTO|ERR_TLS|packet length/i.test(
+      `${text} ${(error as NodeJS.ErrnoException).code ?? ''}`,
+    );
+  if (tlsProblem) {
+    return `TLS to Redis failed (check ACCOUNTING_PROXY_REDIS_TLS, rediss:// in ACCOUNTING_PROXY_REDIS_URL and ACCOUNTING_PROXY_REDIS_TLS_CA): ${text}`;
+  }
+  if (options.tls && /ECONNRESET|socket hang up|Connection is closed/i.test(text)) {
+    return `TLS to Redis failed, the server closed the connection (is TLS on at the server? check ACCOUNTING_PROXY_REDIS_TLS and ACCOUNTING_PROXY_REDIS_URL): ${text}`;
+  }
+  return text;
+}
+
+function tlsOptions(options: RedisConnectionOptions): ConnectionOptions | undefined {
+  if (!options.tls) return undefined;
+  return options.tlsCaFile ? { ca: readFileSync(options.tlsCaFile) } : {};
+}
+
+function createClient(options: RedisConnectionOptions): RedisClient {
+  const tls = tlsOptions(options);
+  const retry = options.failFast
+    ? { retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 }
+    : {
+        retryStrategy: (attempt: number) => Math.min(attempt * 100, 2000),
+        // Fail commands at once while disconnected: the proxy then refuses unbillable requests
+        // and its own retries (with batch ids) decide what is sent again, never ioredis.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+      };
+  const login: RedisOptions = {
+    ...(options.username ? { username: options.username } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    ...(tls ? { tls } : {}),
+  };
+  const { topology } = options;
+  if (topology.kind === 'cluster') {
+    return new Cluster(topology.nodes, {
+      lazyConnect: true,
+      redisOptions: { ...login, connectTimeout: 3000, maxRetriesPerRequest: 0 },
+      enableOfflineQueue: options.failFast ?? false,
+      clusterRetryStrategy: options.failFast
+        ? () => null
+        : (attempt: number) => Math.min(attempt * 100, 2000),
+      // Slot moves (a failover) are retried by ioredis: the node that now owns the slot runs it.
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnMoved: 0,
+      maxRedirections: 16,
+      slotsRefreshTimeout: 2000,
+      slotsRefreshInterval: 1000,
+    });
+  }
+  const common: RedisOptions = { ...login, db: options.db, lazyConnect: true, ...retry };
+  if (topology.kind === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: topology.sentinels,
+      name: topology.name,
+      role: 'master',
+      ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
+      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+      // Subscribes to the Sentinels' +switch-master: a new primary is used as soon as elected.
+      failoverDetector: true,
+      sentinelRetryStrategy: options.failFast
+        ? () => null
+        : (attempt: number) => Math.min(attempt * 100, 1000),
+    });
+  }
+  return new Redis({ ...common, host: topology.host, port: topology.port });
+}
+
 /** Connects (or fails with STORE_CONNECTION_FAILED) and defines the store's scripts. */
 export async function connectRedis(options: RedisConnectionOptions): Promise<RedisContext> {
-  const redis = new Redis({
-    host: options.host,
-    port: options.port,
-    db: options.db,
-    lazyConnect: true,
-    ...(options.failFast
-      ? { retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 }
-      : {
-          retryStrategy: (attempt: number) => Math.min(attempt * 100, 2000),
-          // Fail commands at once while disconnected: the proxy then refuses unbillable requests
-          // and its own retries (with batch ids) decide what is sent again, never ioredis.
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 0,
-          autoResendUnfulfilledCommands: false,
-        }),
-  });
+  const redis = createClient(options);
   // Without a listener ioredis would report connection errors as unhandled; callers see them as
   // rejected commands instead.
   let lastError: Error | undefined;
@@ -58,29 +165,66 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   });
   try {
     await redis.connect();
+    // Cluster's connect resolves before a command could fail on the credentials; PING tells.
+    await redis.ping();
   } catch (error) {
     redis.disconnect();
     throw proxyError(
       'STORE_CONNECTION_FAILED',
-      `Redis at ${options.host}:${options.port}`,
-      (lastError ?? (error as Error)).message,
+      describeTopology(options.topology),
+      explain(lastError ?? (error as Error), options),
     );
   }
-  for (const [name, lua] of Object.entries(scripts)) {
-    redis.defineCommand(`ap_${name}`, { numberOfKeys: 0, lua });
+  for (const [name, script] of Object.entries(scripts)) {
+    redis.defineCommand(`ap_${name}`, {
+      numberOfKeys: script.keys.length + script.extraKeys,
+      lua: script.lua,
+    });
   }
-  const prefix = options.prefix;
-  const run = async (name: ScriptName, ...args: (string | number)[]) => {
+  const keys = storeKeys(options.prefix);
+  // KEYS (declared, then the caller's), then ARGV: the change channel first.
+  const scriptArgs = (
+    name: ScriptName,
+    args: readonly (string | number)[],
+    extraKeys: string[] = [],
+  ) => [...scripts[name].keys.map((key) => keys.of(key)), ...extraKeys, keys.changes, ...args];
+  const run = async (
+    name: ScriptName,
+    args: readonly (string | number)[],
+    extraKeys: string[] = [],
+  ) => {
     // defineCommand above added one method per script name.
     const command = (redis as unknown as Record<string, ScriptCommand>)[
       `ap_${name}`
     ] as ScriptCommand;
-    return command.call(redis, prefix, ...args);
+    return command.call(redis, ...scriptArgs(name, args, extraKeys));
   };
+  const change = async (name: ScriptName, ...args: (string | number)[]) =>
+    throwIfError(await run(name, args));
+  const waitReplicas = options.waitReplicas ?? 0;
   return {
     redis,
-    key: (...parts) => prefix + parts.join(':'),
+    keys,
     run,
-    change: async (name, ...args) => throwIfError(await run(name, ...args)),
+    change,
+    durableChange: async (name, ...args) => {
+      if (waitReplicas === 0) return change(name, ...args);
+      const pipeline = redis.pipeline() as unknown as Record<string, ScriptCommand> & {
+        wait(replicas: number, timeoutMs: number): unknown;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      (pipeline[`ap_${name}`] as ScriptCommand).call(pipeline, ...scriptArgs(name, args));
+      pipeline.wait(waitReplicas, WAIT_TIMEOUT_MS);
+      const [[scriptError, reply] = [null, undefined], [waitError, acknowledged] = [null, 0]] =
+        (await pipeline.exec()) ?? [];
+      if (scriptError) throw scriptError;
+      throwIfError(reply);
+      if (waitError) throw waitError;
+      if ((acknowledged as number) < waitReplicas) {
+        throw new Error(
+          `usage commit acknowledged by ${acknowledged} of ${waitReplicas} replicas within ${WAIT_TIMEOUT_MS} ms`,
+        );
+      }
+    },
   };
 }

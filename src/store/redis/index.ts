@@ -1,8 +1,10 @@
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Store } from '../store.ts';
 import { redisBuys } from './buys.ts';
-import { connectRedis, type RedisConnectionOptions } from './connection.ts';
+import { connectRedis, type RedisConnectionOptions, type RedisContext } from './connection.ts';
+import { STORE_KEYS } from './keys.ts';
 import { redisLocks } from './locks.ts';
+import { LAYOUT, migrateFirstLayout } from './migrate-layout.ts';
 import { redisReporting } from './reporting.ts';
 import { redisRouting } from './routing.ts';
 import { redisSubscriptions } from './subscriptions.ts';
@@ -12,17 +14,32 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
   clock?: Clock;
 }
 
+/** Brings a store of the first key layout into today's, once; a new store is marked current. */
+async function migrate(context: RedisContext, options: RedisStoreOptions): Promise<void> {
+  const { redis, keys } = context;
+  if (options.topology.kind === 'cluster') {
+    // The first layout never ran on a Cluster: there is nothing to move.
+    await redis.hsetnx(keys.of('counters'), 'layout', LAYOUT);
+    return;
+  }
+  await redis.eval(
+    migrateFirstLayout,
+    STORE_KEYS.length,
+    ...STORE_KEYS.map((key) => keys.of(key)),
+    keys.changes,
+    options.prefix,
+    new Date((options.clock ?? systemClock).now()).toISOString(),
+  );
+}
+
 /**
- * The store in Redis: keys under one prefix, every check and the write it guards in one Lua
- * script, so several proxies and the CLI can share a server.
+ * The store in Redis: a fixed set of keys under one hash tag, every check and the write it guards
+ * in one Lua script, so several proxies and the CLI can share a server, a Sentinel-managed primary
+ * or a Cluster.
  */
 export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
   const context = await connectRedis(options);
-  // The single token of the first layout becomes the only marketplace key, once.
-  await context.change(
-    'migrateMarketplaceToken',
-    new Date((options.clock ?? systemClock).now()).toISOString(),
-  );
+  await migrate(context, options);
   const { redis } = context;
   return {
     kind: 'redis',

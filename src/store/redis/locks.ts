@@ -1,11 +1,13 @@
 import type { LockStore } from '../store.ts';
-import type { RedisContext } from './connection.ts';
+import { type RedisContext, throwIfError } from './connection.ts';
 
 /** Named locks in Redis, expiring by the server's clock (PX). */
-export function redisLocks({ redis, key, run, change }: RedisContext): LockStore {
+export function redisLocks({ redis, keys, run }: RedisContext): LockStore {
   return {
-    acquireLock: async (name, owner, ttlMs) => (await run('acquireLock', name, owner, ttlMs)) === 1,
-    releaseLock: (name, owner) => change('releaseLock', name, owner),
-    lockOwner: async (name) => (await redis.get(key('lock', name))) ?? undefined,
+    acquireLock: async (name, owner, ttlMs) =>
+      (await run('acquireLock', [owner, ttlMs], [keys.lock(name)])) === 1,
+    releaseLock: async (name, owner) =>
+      throwIfError(await run('releaseLock', [owner], [keys.lock(name)])),
+    lockOwner: async (name) => (await redis.get(keys.lock(name))) ?? undefined,
   };
 }

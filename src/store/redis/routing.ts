@@ -1,9 +1,21 @@
 import type { RoutingState, RoutingStore } from '../store.ts';
-import type { RedisContext } from './connection.ts';
-import { compare, toBuy, toService } from './rows.ts';
+import { atomically, type RedisContext } from './connection.ts';
+import { compare, parseBuy, toBuy, toService } from './rows.ts';
+
+type Bindings = { adminId: string; publicPath: string }[];
+
+const parseBindings = (members: string[]): Bindings =>
+  members
+    .map((member) => JSON.parse(member) as [string, string])
+    .map(([adminId, publicPath]) => ({ adminId, publicPath }))
+    .sort((a, b) => compare(a.adminId, b.adminId) || compare(a.publicPath, b.publicPath));
 
 /** Services, administrators and bindings in Redis; every change runs as one script. */
-export function redisRouting({ redis, key, run, change }: RedisContext): RoutingStore {
+export function redisRouting({ redis, keys, change }: RedisContext): RoutingStore {
+  const services = (all: Record<string, string>) =>
+    Object.entries(all)
+      .map(([path, json]) => toService(path, json))
+      .sort((a, b) => compare(a.publicPath, b.publicPath));
   return {
     addService: (s, options) =>
       change(
@@ -16,62 +28,44 @@ export function redisRouting({ redis, key, run, change }: RedisContext): Routing
         s.isContextBroker ? '1' : '0',
       ),
     getService: async (publicPath) => {
-      const hash = await redis.hgetall(key('service', publicPath));
-      return hash.url === undefined ? undefined : toService(publicPath, hash);
+      const json = await redis.hget(keys.of('services'), publicPath);
+      return json === null ? undefined : toService(publicPath, json);
     },
-    listServices: async () => {
-      const paths = (await redis.smembers(key('services'))).sort();
-      const pipeline = redis.pipeline();
-      for (const path of paths) pipeline.hgetall(key('service', path));
-      const replies = (await pipeline.exec()) ?? [];
-      return paths.flatMap((path, i) => {
-        const hash = replies[i]?.[1] as Record<string, string> | undefined;
-        return hash?.url === undefined ? [] : [toService(path, hash)];
-      });
-    },
+    listServices: async () => services(await redis.hgetall(keys.of('services'))),
     deleteService: (publicPath) => change('deleteService', publicPath),
 
     addAdmin: (userId) => change('addAdmin', userId),
     deleteAdmin: (userId) => change('deleteAdmin', userId),
-    listAdmins: async () => (await redis.smembers(key('admins'))).sort(),
+    listAdmins: async () => (await redis.smembers(keys.of('admins'))).sort(compare),
     bindAdmin: (userId, publicPath) => change('bindAdmin', userId, publicPath),
     unbindAdmin: (userId, publicPath) => change('unbindAdmin', userId, publicPath),
     getAdmins: async (publicPath) =>
-      (await redis.smembers(key('service-admins', publicPath))).sort(),
+      parseBindings(await redis.smembers(keys.of('bindings')))
+        .filter((binding) => binding.publicPath === publicPath)
+        .map((binding) => binding.adminId),
 
+    // One MULTI: a consistent read of everything the proxy path routes by.
     loadRoutingState: async (): Promise<RoutingState> => {
-      const [services, bindings, buys] = (await run('routingState')) as [
-        string[][],
-        string[][],
-        string[][],
-      ];
-      const field = (row: string[], i: number) => row[i] ?? '';
+      const [serviceHash, bindings, buyHash] = await atomically<
+        [Record<string, string>, string[], Record<string, string>]
+      >(
+        redis
+          .multi()
+          .hgetall(keys.of('services'))
+          .smembers(keys.of('bindings'))
+          .hgetall(keys.of('buys')),
+      );
       return {
-        services: services
-          .map((r) =>
-            toService(field(r, 0), {
-              url: field(r, 1),
-              appId: field(r, 2),
-              methods: field(r, 3),
-              isContextBroker: field(r, 4),
-            }),
-          )
-          .sort((a, b) => compare(a.publicPath, b.publicPath)),
-        bindings: bindings
-          .map((r) => ({ adminId: field(r, 0), publicPath: field(r, 1) }))
-          .sort((a, b) => compare(a.adminId, b.adminId) || compare(a.publicPath, b.publicPath)),
-        buys: buys.map((r) =>
-          toBuy(field(r, 0), {
-            publicPath: field(r, 1),
-            orderId: field(r, 2),
-            productId: field(r, 3),
-            customer: field(r, 4),
-            unit: field(r, 5),
-            recordType: field(r, 6),
-          }),
-        ),
+        services: services(serviceHash),
+        bindings: parseBindings(bindings),
+        buys: Object.entries(buyHash)
+          .map(([apiKey, json]) => ({ apiKey, entry: parseBuy(json) }))
+          .filter(({ entry }) => !entry.revoked)
+          .sort((a, b) => a.entry.seq - b.entry.seq)
+          .map(({ apiKey, entry }) => toBuy(apiKey, entry)),
       };
     },
-    routingVersion: async () => Number((await redis.get(key('routing-version'))) ?? 0),
+    routingVersion: async () =>
+      Number((await redis.hget(keys.of('counters'), 'routing-version')) ?? 0),
   };
 }

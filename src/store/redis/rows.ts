@@ -1,4 +1,4 @@
-/** Redis hashes of the store and the objects of store.ts they stand for. */
+/** The JSON values of the Redis store's hashes and the objects of store.ts they stand for. */
 import type {
   Buy,
   BuyIdentity,
@@ -8,55 +8,90 @@ import type {
   Subscription,
 } from '../store.ts';
 
-export type Hash = Record<string, string>;
+/** A buy as the scripts keep it in the `buys` hash (its amount not reported yet is in `pending`). */
+export interface BuyEntry {
+  publicPath: string;
+  orderId: string;
+  productId: string;
+  customer: string;
+  unit: string;
+  recordType: string;
+  seq: number;
+  identity: string;
+  revoked: boolean;
+  correlationNumber: number;
+  /** The amount of the record waiting for the marketplace, exact (%.17g). */
+  outboxValue?: string;
+  outboxDate?: string;
+  lastRecordDate?: string;
+  /** JSON of a ReportStatus. */
+  reportStatus?: string;
+}
 
-export const toBuy = (apiKey: string, hash: Hash): Buy => ({
+export const parseBuy = (json: string): BuyEntry => JSON.parse(json) as BuyEntry;
+
+export const toBuy = (apiKey: string, b: BuyEntry): Buy => ({
   apiKey,
-  publicPath: hash.publicPath ?? '',
-  orderId: hash.orderId ?? '',
-  productId: hash.productId ?? '',
-  customer: hash.customer ?? '',
-  unit: hash.unit ?? '',
-  recordType: hash.recordType ?? '',
+  publicPath: b.publicPath,
+  orderId: b.orderId,
+  productId: b.productId,
+  customer: b.customer,
+  unit: b.unit,
+  recordType: b.recordType,
 });
 
-export const toReportable = (apiKey: string, hash: Hash): ReportableBuy & { seq: number } => ({
-  ...toBuy(apiKey, hash),
-  pending: Number(hash.pending ?? 0),
-  correlationNumber: Number(hash.correlationNumber ?? 0),
+export const toReportable = (
+  apiKey: string,
+  b: BuyEntry,
+  pending: string | undefined,
+): ReportableBuy & { seq: number } => ({
+  ...toBuy(apiKey, b),
+  pending: Number(pending ?? 0),
+  correlationNumber: b.correlationNumber,
   outbox:
-    hash.outboxValue === undefined
+    b.outboxValue === undefined
       ? undefined
       : {
-          correlationNumber: Number(hash.correlationNumber ?? 0),
-          value: Number(hash.outboxValue),
-          date: hash.outboxDate ?? '',
+          correlationNumber: b.correlationNumber,
+          value: Number(b.outboxValue),
+          date: b.outboxDate ?? '',
         },
-  revoked: hash.revoked === '1',
-  reportStatus: hash.reportStatus === undefined ? undefined : JSON.parse(hash.reportStatus),
-  seq: Number(hash.seq ?? 0),
+  revoked: b.revoked,
+  reportStatus: b.reportStatus === undefined ? undefined : JSON.parse(b.reportStatus),
+  seq: b.seq,
 });
 
-export const toService = (publicPath: string, hash: Record<string, string | null>): Service => ({
-  publicPath,
-  url: hash.url ?? '',
-  appId: hash.appId ?? '',
-  methods: (hash.methods ?? '').split(','),
-  isContextBroker: hash.isContextBroker === '1',
-});
+export interface ServiceEntry {
+  url: string;
+  appId: string;
+  /** Comma-separated. */
+  methods: string;
+  isContextBroker: '0' | '1';
+}
 
-export const toSubscription = (subscriptionId: string, hash: Hash): Subscription | undefined =>
-  hash.apiKey === undefined
-    ? undefined
-    : {
-        subscriptionId,
-        apiKey: hash.apiKey,
-        notificationUrl: hash.notificationUrl ?? '',
-        version: hash.version === 'v1' ? 'v1' : 'v2',
-        secret: hash.secret ?? '',
-        fiwareService: hash.fiwareService ?? '',
-        fiwareServicePath: hash.fiwareServicePath ?? '',
-      };
+export const toService = (publicPath: string, json: string): Service => {
+  const s = JSON.parse(json) as ServiceEntry;
+  return {
+    publicPath,
+    url: s.url,
+    appId: s.appId,
+    methods: s.methods.split(','),
+    isContextBroker: s.isContextBroker === '1',
+  };
+};
+
+export const toSubscription = (subscriptionId: string, json: string): Subscription => {
+  const s = JSON.parse(json) as Omit<Subscription, 'subscriptionId'>;
+  return {
+    subscriptionId,
+    apiKey: s.apiKey,
+    notificationUrl: s.notificationUrl,
+    version: s.version === 'v1' ? 'v1' : 'v2',
+    secret: s.secret,
+    fiwareService: s.fiwareService,
+    fiwareServicePath: s.fiwareServicePath,
+  };
+};
 
 /** A marketplace key's entry: the JSON value of its field in the `marketplace-keys` hash. */
 export interface MarketplaceKeyEntry {

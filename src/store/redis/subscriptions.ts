@@ -1,9 +1,9 @@
-import type { Subscription, SubscriptionStore } from '../store.ts';
+import type { SubscriptionStore } from '../store.ts';
 import type { RedisContext } from './connection.ts';
-import { toSubscription } from './rows.ts';
+import { compare, toSubscription } from './rows.ts';
 
 /** Orion subscriptions in Redis; revoking a buy deletes them in the same script. */
-export function redisSubscriptions({ redis, key, change }: RedisContext): SubscriptionStore {
+export function redisSubscriptions({ redis, keys, change }: RedisContext): SubscriptionStore {
   return {
     addSubscription: (s) =>
       change(
@@ -16,15 +16,18 @@ export function redisSubscriptions({ redis, key, change }: RedisContext): Subscr
         s.fiwareService,
         s.fiwareServicePath,
       ),
-    getSubscription: async (id) => toSubscription(id, await redis.hgetall(key('subscription', id))),
-    listSubscriptions: async (apiKey) => {
-      const ids = (await redis.smembers(key('buy-subscriptions', apiKey))).sort();
-      const found = await Promise.all(
-        ids.map(async (id) => toSubscription(id, await redis.hgetall(key('subscription', id)))),
-      );
-      return found.filter((s): s is Subscription => s !== undefined);
+    getSubscription: async (id) => {
+      const json = await redis.hget(keys.of('subscriptions'), id);
+      return json === null ? undefined : toSubscription(id, json);
     },
+    listSubscriptions: async (apiKey) =>
+      Object.entries(await redis.hgetall(keys.of('subscriptions')))
+        .map(([id, json]) => toSubscription(id, json))
+        .filter((s) => s.apiKey === apiKey)
+        .sort((a, b) => compare(a.subscriptionId, b.subscriptionId)),
     updateSubscriptionUrl: (id, url) => change('updateSubscriptionUrl', id, url),
-    deleteSubscription: (id) => change('deleteSubscription', id),
+    deleteSubscription: async (id) => {
+      await redis.hdel(keys.of('subscriptions'), id);
+    },
   };
 }

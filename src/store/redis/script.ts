@@ -1,0 +1,30 @@
+/** One Lua script of the Redis store with the keys it declares. */
+import type { StoreKey } from './keys.ts';
+
+export interface Script {
+  keys: readonly StoreKey[];
+  /** Keys the caller passes after the declared ones (a lock's, named by the caller). */
+  extraKeys: number;
+  lua: string;
+}
+
+// Not HINCRBYFLOAT: it keeps 17 decimal places, so tiny amounts would vanish and the sum would
+// differ from SQLite's. %.17g gives back the exact double.
+const exact = `local function exact(n) return string.format('%.17g', n) end`;
+
+export const bump = `
+  redis.call('HINCRBY', counters, 'routing-version', 1)
+  redis.call('PUBLISH', ARGV[1], 'routing')`;
+
+/** `local usageWriters, pending = KEYS[1], KEYS[2]`: each key under its name in camel case. */
+export function keyLocals(keys: readonly StoreKey[]): string {
+  if (keys.length === 0) return '';
+  const locals = keys.map((key) => key.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()));
+  return `local ${locals.join(', ')} = ${keys.map((_, i) => `KEYS[${i + 1}]`).join(', ')}`;
+}
+
+/** A script with its declared keys bound to Lua locals of the same names. */
+export function script(keys: readonly StoreKey[], body: string, extraKeys = 0): Script {
+  const header = keyLocals(keys);
+  return { keys, extraKeys, lua: `${header}\n${exact}\n${body}` };
+}

@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import type { HostPort } from '../../src/config/parsers.ts';
+import { eventually } from './client.ts';
+import { type RedisServer, startRedisServer } from './redis-server.ts';
+
+export interface RedisCluster {
+  nodes: RedisServer[];
+  seeds: HostPort[];
+  /** The node that serves the slot of `key` now. */
+  primaryOf(key: string): Promise<RedisServer>;
+  stop(): Promise<void>;
+}
+
+async function clusterInfo(port: number): Promise<string> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    return (await client.call('CLUSTER', 'INFO')) as string;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * A real Redis Cluster of three primaries (each with `replicas` replicas) on loopback ports,
+ * created with `redis-cli --cluster create`; a node timeout of one second so a killed primary's
+ * replica takes over quickly.
+ */
+export async function startRedisCluster(options: { replicas?: number } = {}): Promise<RedisCluster> {
+  const replicas = options.replicas ?? 0;
+  const nodes = await Promise.all(
+    Array.from({ length: 3 * (1 + replicas) }, () =>
+      startRedisServer({
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '1000',
+        ],
+      }),
+    ),
+  );
+  const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+  await promisify(execFile)('redis-cli', [
+    '--cluster',
+    'create',
+    ...addresses,
+    '--cluster-replicas',
+    String(replicas),
+    '--cluster-yes',
+  ]);
+  await eventually(async () => {
+    const states = await Promise.all(nodes.map((node) => clusterInfo(node.port)));
+    return states.every((info) => info.includes('cluster_state:ok'));
+  }, 20_000);
+  return {
+    nodes,
+    seeds: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
+    async primaryOf(key) {
+      const client = new Redis({ host: '127.0.0.1', port: nodes[0]?.port ?? 0 });
+      try {
+        const slot = (await client.call('CLUSTER', 'KEYSLOT', key)) as number;
+        const ranges = (await client.call('CLUSTER', 'SLOTS')) as [
+          number,
+          number,
+          [string, number],
+        ][];
+        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+        const port = range?.[2][1];
+        const node = nodes.find((n) => n.port === port);
+        if (!node) throw new Error(`no node serves slot ${slot}`);
+        return node;
+      } finally {
+        client.disconnect();
+      }
+    },
+    async stop() {
+      await Promise.all(nodes.map((node) => node.stop()));
+    },
+  };
+}
