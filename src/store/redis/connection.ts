@@ -89,8 +89,11 @@ function explain(error: Error, options: RedisConnectionOptions): string {
   if (tlsProblem) {
     return `TLS to Redis failed (check ACCOUNTING_PROXY_REDIS_TLS, rediss:// in ACCOUNTING_PROXY_REDIS_URL and ACCOUNTING_PROXY_REDIS_TLS_CA): ${text}`;
   }
-  if (options.tls && /ECONNRESET|socket hang up|Connection is closed/i.test(text)) {
-    return `TLS to Redis failed, the server closed the connection (is TLS on at the server? check ACCOUNTING_PROXY_REDIS_TLS and ACCOUNTING_PROXY_REDIS_URL): ${text}`;
+  if (/ECONNRESET|socket hang up/i.test(text)) {
+    const hint = options.tls
+      ? 'does the server speak TLS on that port?'
+      : 'a server that wants TLS does this: check ACCOUNTING_PROXY_REDIS_TLS or rediss:// in ACCOUNTING_PROXY_REDIS_URL';
+    return `the server closed the connection (${hint}): ${text}`;
   }
   return text;
 }
