@@ -177,7 +177,7 @@ export async function startProxy(
     opsPort = await ops.listen();
   } catch (error) {
     server.close();
-    routing.stop();
+    await routing.stop();
     await forwarder.close();
     await orion?.close();
     await store.close();
@@ -249,7 +249,7 @@ export async function startProxy(
         log.warn('grace period over: closing the connections still open');
         server.closeAllConnections();
       }
-      routing.stop();
+      await routing.stop();
       await usage.stop();
       // Usage still uncommitted after the grace period (store down) is logged as lost below.
       const left = Math.max(deadline - clock.monotonic(), 1000);

@@ -14,7 +14,7 @@ export interface RoutingSync {
    * refused requests costs the store a bounded number of reads.
    */
   recheck(): Promise<boolean>;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /**
@@ -83,6 +83,7 @@ export async function startRoutingSync(
   };
   const timer = setInterval(() => void refresh(), intervalMs);
   timer.unref();
+  const unwatch = await store.watchChanges(() => void refresh());
 
   return {
     get table() {
@@ -90,6 +91,9 @@ export async function startRoutingSync(
     },
     refresh,
     recheck,
-    stop: () => clearInterval(timer),
+    stop: async () => {
+      clearInterval(timer);
+      await unwatch();
+    },
   };
 }

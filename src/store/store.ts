@@ -256,6 +256,12 @@ export interface StoreConnection {
    * Redis that does not answer, a SQLite file another process keeps locked or cannot be written.
    */
   probe(): Promise<void>;
+  /**
+   * Calls `onChange` soon after another process (CLI, another proxy) changed the store: Redis
+   * pub/sub, SQLite's `PRAGMA data_version`. A hint to look, not a guarantee: a missed one is
+   * caught by polling. Answers the function that stops watching.
+   */
+  watchChanges(onChange: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -28,7 +28,9 @@ async function clusterInfo(port: number): Promise<string> {
  * created with `redis-cli --cluster create`; a node timeout of one second so a killed primary's
  * replica takes over quickly.
  */
-export async function startRedisCluster(options: { replicas?: number } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(
+  options: { replicas?: number } = {},
+): Promise<RedisCluster> {
   const replicas = options.replicas ?? 0;
   const nodes = await Promise.all(
     Array.from({ length: 3 * (1 + replicas) }, () =>

@@ -1,7 +1,12 @@
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Store } from '../store.ts';
 import { redisBuys } from './buys.ts';
-import { connectRedis, type RedisConnectionOptions, type RedisContext } from './connection.ts';
+import {
+  connectRedis,
+  type RedisClient,
+  type RedisConnectionOptions,
+  type RedisContext,
+} from './connection.ts';
 import { STORE_KEYS } from './keys.ts';
 import { redisLocks } from './locks.ts';
 import { LAYOUT, migrateFirstLayout } from './migrate-layout.ts';
@@ -12,6 +17,22 @@ import { redisSubscriptions } from './subscriptions.ts';
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** For the dates the store writes itself (default: the system clock). */
   clock?: Clock;
+}
+
+/**
+ * QUIT, bounded: a node that does not answer (a Cluster mid-failover) must not hold the shutdown;
+ * disconnect() then also ends every reconnection attempt.
+ */
+async function closeClient(client: RedisClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.quit().catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  client.disconnect();
 }
 
 /** Brings a store of the first key layout into today's, once; a new store is marked current. */
@@ -52,8 +73,22 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     probe: async () => {
       await redis.ping();
     },
-    close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
+    watchChanges: async (onChange) => {
+      const subscriber = redis.duplicate();
+      subscriber.on('error', () => {
+        // Reconnects by itself and subscribes again; the routing poll covers the gap.
+      });
+      subscriber.on('message', onChange);
+      // Changes made while the subscriber was away were not announced: look once it is back.
+      subscriber.on('ready', onChange);
+      try {
+        await subscriber.connect();
+        await subscriber.subscribe(context.keys.changes);
+      } catch {
+        // Not reachable now: ioredis keeps trying, and subscribes once connected.
+      }
+      return () => closeClient(subscriber);
     },
+    close: () => closeClient(redis),
   };
 }

@@ -42,6 +42,9 @@ function openDatabase(filename: string): Database.Database {
  * Whether the file can be written now, on a connection of its own that waits for a lock only
  * briefly: SQLite waits synchronously, and a readiness probe must not stall the proxy for long.
  */
+// How often another process's commits are looked for (the routing poll stays the safety net).
+const CHANGE_CHECK_MS = 50;
+
 function writeProbe(db: Database.Database): { check(): void; close(): void } {
   let probeDb: Database.Database | undefined;
   const connection = () => {
@@ -87,6 +90,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteSubscriptions(db),
     isAvailable: () => db.open,
     probe: async () => probe.check(),
+    watchChanges: async (onChange) => {
+      // data_version moves with every commit of another connection; reading it is a memory read.
+      let seen = db.pragma('data_version', { simple: true });
+      const timer = setInterval(() => {
+        if (!db.open) return;
+        const now = db.pragma('data_version', { simple: true });
+        if (now !== seen) {
+          seen = now;
+          onChange();
+        }
+      }, CHANGE_CHECK_MS);
+      timer.unref();
+      return async () => clearInterval(timer);
+    },
     close: async () => {
       await checkpointer?.stop();
       probe.close();
