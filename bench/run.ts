@@ -16,6 +16,7 @@ import {
   type ProxyProcess,
   startProxyProcess,
 } from '../test/support/proxy-process.ts';
+import { startRedisCluster } from '../test/support/redis-cluster.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { type LoadResult, loadGenerator, runLoad } from './load.ts';
 import { cpuMicros, startChild } from './processes.ts';
@@ -141,6 +142,11 @@ async function main() {
   idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
   idm.users.set('admin-token', keyrockUser('admin', 'bench-app'));
   const redis = await startRedisServer();
+  // WAIT_REPLICAS=1 needs a replica to acknowledge; the Cluster row runs on three primaries.
+  const replica = await startRedisServer({
+    args: ['--replicaof', '127.0.0.1', String(redis.port)],
+  });
+  const cluster = await startRedisCluster();
   const databases = {
     sqlite: {
       ...defaultConfig().database,
@@ -153,6 +159,22 @@ async function main() {
       name: '0',
       redis_host: '127.0.0.1',
       redis_port: redis.port,
+      redis_prefix: 'bench:',
+    },
+    redisWait: {
+      ...defaultConfig().database,
+      type: 'redis' as const,
+      name: '0',
+      redis_host: '127.0.0.1',
+      redis_port: redis.port,
+      redis_prefix: 'bench-wait:',
+      redis_wait_replicas: 1,
+    },
+    cluster: {
+      ...defaultConfig().database,
+      type: 'redis' as const,
+      name: '0',
+      redis_cluster: cluster.seeds,
       redis_prefix: 'bench:',
     },
   };
@@ -173,6 +195,8 @@ async function main() {
     },
     sqliteWorkers: { database: 'sqlite', env: { ACCOUNTING_PROXY_WORKERS: '2' } },
     redis: { database: 'redis', env: {} },
+    redisWait: { database: 'redisWait', env: {} },
+    cluster: { database: 'cluster', env: {} },
   };
   for (const [name, variant] of Object.entries(variants)) {
     proxies[name] = await startProxyProcess(
@@ -191,6 +215,8 @@ async function main() {
   const sqlitePlain = proxies.sqlitePlain as ProxyProcess;
   const sqliteWorkers = proxies.sqliteWorkers as ProxyProcess;
   const redisProxy = proxies.redis as ProxyProcess;
+  const redisWaitProxy = proxies.redisWait as ProxyProcess;
+  const clusterProxy = proxies.cluster as ProxyProcess;
   const buyer = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
   const admin = { 'x-auth-token': 'admin-token' };
 
@@ -236,6 +262,18 @@ async function main() {
           url: `${redisProxy.url}/bench/small`,
           headers: buyer,
           pid: redisProxy.child.pid,
+        },
+        {
+          name: 'accounting-proxy Redis, WAIT_REPLICAS=1',
+          url: `${redisWaitProxy.url}/bench/small`,
+          headers: buyer,
+          pid: redisWaitProxy.child.pid,
+        },
+        {
+          name: 'accounting-proxy Redis Cluster (3 primaries)',
+          url: `${clusterProxy.url}/bench/small`,
+          headers: buyer,
+          pid: clusterProxy.child.pid,
         },
       ],
       50,
@@ -363,7 +401,9 @@ async function main() {
     backend.child.kill();
     bare.child.kill();
     await idm.close();
+    await replica.stop();
     await redis.stop();
+    await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -21,8 +21,21 @@ export function databaseEnv(database: Config['database']): Record<string, string
     ACCOUNTING_PROXY_REDIS_HOST: database.redis_host,
     ACCOUNTING_PROXY_REDIS_PORT: String(database.redis_port),
     ACCOUNTING_PROXY_REDIS_PREFIX: database.redis_prefix,
+    ...(database.redis_sentinels.length > 0 && {
+      ACCOUNTING_PROXY_REDIS_SENTINELS: hostPorts(database.redis_sentinels),
+      ACCOUNTING_PROXY_REDIS_SENTINEL_NAME: database.redis_sentinel_name,
+    }),
+    ...(database.redis_cluster.length > 0 && {
+      ACCOUNTING_PROXY_REDIS_CLUSTER: hostPorts(database.redis_cluster),
+    }),
+    ...(database.redis_wait_replicas > 0 && {
+      ACCOUNTING_PROXY_REDIS_WAIT_REPLICAS: String(database.redis_wait_replicas),
+    }),
   };
 }
+
+const hostPorts = (nodes: { host: string; port: number }[]) =>
+  nodes.map((node) => `${node.host}:${node.port}`).join(',');
 
 export interface ProxyProcess {
   child: ChildProcess;

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { HostPort } from '../../src/config/parsers.ts';
+import { eventually } from './client.ts';
+import { freePort } from './free-port.ts';
+import { type RedisServer, startRedisServer } from './redis-server.ts';
+
+export const MASTER_NAME = 'accounting';
+
+export interface SentinelGroup {
+  /** The first primary, then its replicas. */
+  servers: RedisServer[];
+  sentinels: HostPort[];
+  /** The server the Sentinels name as primary now. */
+  primary(): Promise<RedisServer>;
+  stop(): Promise<void>;
+}
+
+async function info(port: number, section: string): Promise<string> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    return await client.info(section);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A real redis-sentinel (the Debian package) watching `primaryPort`, on a free port. */
+async function startSentinel(
+  primaryPort: number,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'ap-sentinel-'));
+  const config = join(dir, 'sentinel.conf');
+  // Sentinel rewrites its configuration file as it learns the group: it must be its own.
+  writeFileSync(
+    config,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primaryPort} 2`,
+      `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+      `sentinel failover-timeout ${MASTER_NAME} 5000`,
+      `sentinel parallel-syncs ${MASTER_NAME} 1`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('redis-sentinel', [config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('+monitor master')) resolve();
+    });
+    child.once('error', (error) =>
+      reject(new Error(`cannot start redis-sentinel (is it installed?): ${error.message}`)),
+    );
+    child.once('exit', (code) => reject(new Error(`redis-sentinel exited (${code}): ${output}`)));
+  });
+  child.stdout?.resume();
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A Sentinel-managed group on loopback ports: a primary, `replicas` replicas and three Sentinels
+ * (quorum 2, a primary is down after one second without answering).
+ */
+export async function startSentinelGroup(
+  options: { replicas?: number } = {},
+): Promise<SentinelGroup> {
+  const primary = await startRedisServer();
+  const replicas = await Promise.all(
+    Array.from({ length: options.replicas ?? 1 }, () =>
+      startRedisServer({ args: ['--replicaof', '127.0.0.1', String(primary.port)] }),
+    ),
+  );
+  await eventually(
+    async () =>
+      (await info(primary.port, 'replication')).includes(`connected_slaves:${replicas.length}`),
+    10_000,
+  );
+  const sentinels = await Promise.all([1, 2, 3].map(() => startSentinel(primary.port)));
+  const servers = [primary, ...replicas];
+  return {
+    servers,
+    sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    async primary() {
+      const client = new Redis({ host: '127.0.0.1', port: sentinels[0]?.port ?? 0 });
+      try {
+        const [, port] = (await client.call(
+          'SENTINEL',
+          'get-master-addr-by-name',
+          MASTER_NAME,
+        )) as [string, string];
+        const server = servers.find((s) => s.port === Number(port));
+        if (!server) throw new Error(`the Sentinels name an unknown primary on port ${port}`);
+        return server;
+      } finally {
+        client.disconnect();
+      }
+    },
+    async stop() {
+      await Promise.all([...sentinels, ...servers].map((s) => s.stop()));
+    },
+  };
+}
