@@ -110,11 +110,12 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     const method = req.method ?? 'GET';
     // A refusal the routing table decides may come from a change (CLI, another proxy) not loaded
     // yet: the store is asked once whether it changed, and if it did the request is decided again.
+    const decidedBy = routing.table;
     const refuseUnlessChanged = (error: AccountingProxyError) => {
       if (rechecked) return refuse(req, res, trace, error);
-      void routing.recheck().then((changed) => {
+      void routing.recheck().then(() => {
         if (res.destroyed) return;
-        if (changed) authorize(req, res, trace, identity, true);
+        if (routing.table !== decidedBy) authorize(req, res, trace, identity, true);
         else refuse(req, res, trace, error);
       });
     };

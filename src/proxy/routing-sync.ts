@@ -8,12 +8,12 @@ export interface RoutingSync {
   /** Reloads now if the store changed (the admin API calls this after its own writes). */
   refresh(): Promise<void>;
   /**
-   * Before a refusal the table in memory may be the reason for: reads the store's version once,
-   * after this call, and reloads if it changed. Answers whether the table changed. Callers
-   * meanwhile share one read, and reads start at most every `recheckGapMs`, so a flood of
-   * refused requests costs the store a bounded number of reads.
+   * Before a refusal the table in memory may be the reason for: resolves once the store's version
+   * was read after this call (and the table reloaded if it changed); the caller compares `table`
+   * with the one it decided by. Callers meanwhile share one read, and reads start at most every
+   * `recheckGapMs`, so a flood of refused requests costs the store a bounded number of reads.
    */
-  recheck(): Promise<boolean>;
+  recheck(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,8 +65,8 @@ export async function startRoutingSync(
     return again;
   };
   let recheckStartedAt = Number.NEGATIVE_INFINITY;
-  let nextRecheck: Promise<boolean> | undefined;
-  const recheck = (): Promise<boolean> => {
+  let nextRecheck: Promise<void> | undefined;
+  const recheck = (): Promise<void> => {
     nextRecheck ??= new Promise<void>((resolve) => {
       const wait = recheckStartedAt + recheckGapMs - clock.monotonic();
       if (wait <= 0) resolve();
@@ -75,9 +75,7 @@ export async function startRoutingSync(
       // Callers from now on wait for the next read: this one may have started before their change.
       nextRecheck = undefined;
       recheckStartedAt = clock.monotonic();
-      const before = table;
       await refresh();
-      return table !== before;
     });
     return nextRecheck;
   };

@@ -5,7 +5,10 @@
  * Asserted at the TMF635 test server: every exchange a client completed is billed exactly once.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type Config, defaultConfig } from '../../config.ts';
 import type { Store } from '../../src/store/store.ts';
 import { eventually, request } from '../support/client.ts';
@@ -28,6 +31,7 @@ interface Topology {
   }>;
 }
 
+const CLI = fileURLToPath(new URL('../../cli/cli', import.meta.url));
 const PREFIX = 'failover:';
 const base = (): Config['database'] => ({
   ...defaultConfig().database,
@@ -138,6 +142,17 @@ for (const topology of topologies) {
           const again = await request(`${proxy.url}/svc/echo`, { headers: buyer });
           assert.equal(again.status, 200);
         }
+        const [first, second] = proxies as [ProxyProcess, ProxyProcess];
+        // On the new primary: a CLI change is seen by the very next request, with no pause.
+        const cli = (...argv: string[]) =>
+          promisify(execFile)(CLI, argv, { env: { ...process.env, ...env } });
+        await cli('addService', '/fresh', servers.api.url, 'app-1', 'GET');
+        await cli('addAdmin', 'root');
+        await cli('bindAdmin', 'root', '/fresh');
+        const fresh = await request(`${second.url}/fresh/echo`, {
+          headers: { 'x-auth-token': 'root-token' },
+        });
+        assert.equal(fresh.status, 200);
         const refused = tallies.reduce((sum, tally) => sum + (tally.statuses.get(503) ?? 0), 0);
         t.diagnostic(`${completed()} exchanges completed, ${refused} refused with 503`);
         const total = completed() + proxies.length;
@@ -149,6 +164,24 @@ for (const topology of topologies) {
           numbers,
           numbers.map((_, i) => i),
         );
+        // And a deleteBuy through one proxy is refused by the other within a second.
+        const deleted = await request(`${first.url}/accounting_proxy/deleteBuy`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            orderId: 'o',
+            productId: 'p',
+            customer: 'alice',
+            productSpecification: { url: `${first.url}/svc` },
+          }),
+        });
+        assert.equal(deleted.status, 204);
+        const revokedAt = performance.now();
+        await eventually(
+          async () => (await request(`${second.url}/svc/echo`, { headers: buyer })).status === 401,
+          1000,
+        );
+        assert.ok(performance.now() - revokedAt <= 1000);
       } finally {
         await Promise.all(proxies.map((proxy) => proxy.stop()));
         await store?.close();
