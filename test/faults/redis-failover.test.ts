@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { type Config, defaultConfig } from '../../config.ts';
 import type { Store } from '../../src/store/store.ts';
 import { eventually, request } from '../support/client.ts';
+import { keyrockUser } from '../support/idm.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
 import { startRedisCluster } from '../support/redis-cluster.ts';
@@ -78,6 +79,7 @@ for (const topology of topologies) {
       usage = new FakeUsageApi();
       await usage.start();
       usage.contract('o', 'p', 'alice', ['call']);
+      servers.idm.users.set('root-token', keyrockUser('root', 'app-1'));
     });
     after(() => usage.stop());
 
