@@ -40,21 +40,32 @@ interface Target {
   headers?: Record<string, string>;
   /** The process whose CPU is charged to this configuration. */
   pid?: number | undefined;
+  /** The store's processes (redis-server nodes), counted apart. */
+  storePids?: number[];
 }
 
 interface Measured extends LoadResult {
   cpuMicrosPerRequest: number;
+  storeCpuMicrosPerRequest: number;
 }
+
+const storeCpu = (pids: number[] = []) => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
 
 async function measure(target: Target, connections: number): Promise<Measured> {
   const before = target.pid ? cpuMicros(target.pid) : 0;
+  const storeBefore = storeCpu(target.storePids);
   const result = await runLoad(target.url, {
     connections,
     seconds: SECONDS,
     headers: target.headers ?? {},
   });
   const used = target.pid ? cpuMicros(target.pid) - before : 0;
-  return { ...result, cpuMicrosPerRequest: result.requests ? used / result.requests : 0 };
+  const storeUsed = storeCpu(target.storePids) - storeBefore;
+  return {
+    ...result,
+    cpuMicrosPerRequest: result.requests ? used / result.requests : 0,
+    storeCpuMicrosPerRequest: result.requests ? storeUsed / result.requests : 0,
+  };
 }
 
 /**
@@ -96,6 +107,7 @@ async function scenario(targets: Target[], connections: number) {
       requests: pick('requests'),
       errors: results.reduce((sum, r) => sum + r.errors, 0),
       cpuMicrosPerRequest: pick('cpuMicrosPerRequest'),
+      storeCpuMicrosPerRequest: pick('storeCpuMicrosPerRequest'),
     };
   }
   return summary;
@@ -120,14 +132,14 @@ function table(title: string, summary: Record<string, Measured>, reference: stri
   const direct = summary.direct;
   console.log(`\n${title}`);
   console.log(
-    '| configuration | req/s | p50 ms | p99 ms | MB/s | CPU µs/req | × bare | × direct | errors |',
+    '| configuration | req/s | p50 ms | p99 ms | MB/s | CPU µs/req | Redis CPU µs/req | × bare | × direct | errors |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const [name, m] of Object.entries(summary)) {
     const vsRef = ref ? (m.requestsPerSec / ref.requestsPerSec).toFixed(2) : '-';
     const vsDirect = direct ? (m.requestsPerSec / direct.requestsPerSec).toFixed(2) : '-';
     console.log(
-      `| ${name} | ${m.requestsPerSec.toFixed(0)} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${m.mbPerSec.toFixed(1)} | ${m.cpuMicrosPerRequest ? m.cpuMicrosPerRequest.toFixed(0) : '-'} | ${vsRef} | ${vsDirect} | ${m.errors} |`,
+      `| ${name} | ${m.requestsPerSec.toFixed(0)} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${m.mbPerSec.toFixed(1)} | ${m.cpuMicrosPerRequest ? m.cpuMicrosPerRequest.toFixed(0) : '-'} | ${m.storeCpuMicrosPerRequest ? m.storeCpuMicrosPerRequest.toFixed(1) : '-'} | ${vsRef} | ${vsDirect} | ${m.errors} |`,
     );
   }
 }
@@ -262,18 +274,21 @@ async function main() {
           url: `${redisProxy.url}/bench/small`,
           headers: buyer,
           pid: redisProxy.child.pid,
+          storePids: [redis.pid],
         },
         {
           name: 'accounting-proxy Redis, WAIT_REPLICAS=1',
           url: `${redisWaitProxy.url}/bench/small`,
           headers: buyer,
           pid: redisWaitProxy.child.pid,
+          storePids: [redis.pid, replica.pid],
         },
         {
           name: 'accounting-proxy Redis Cluster (3 primaries)',
           url: `${clusterProxy.url}/bench/small`,
           headers: buyer,
           pid: clusterProxy.child.pid,
+          storePids: cluster.nodes.map((node) => node.pid),
         },
       ],
       50,

@@ -6,6 +6,7 @@ import { freePort } from './free-port.ts';
 
 export interface RedisServer {
   port: number;
+  pid: number;
   /** Kills the server at once (SIGKILL), as a crashed node. */
   kill(): Promise<void>;
   /** Stops the server (SIGTERM, then waits for exit) and removes its directory. */
@@ -63,6 +64,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   child.stdout?.resume();
   return {
     port,
+    pid: child.pid ?? 0,
     async kill() {
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
