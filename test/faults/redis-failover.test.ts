@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Config, defaultConfig } from '../../config.ts';
 import type { Store } from '../../src/store/store.ts';
-import { eventually, request } from '../support/client.ts';
+import { deleteBuy, eventually, request } from '../support/client.ts';
 import { keyrockUser } from '../support/idm.ts';
 import { sustainedLoad } from '../support/load.ts';
 import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
@@ -167,15 +167,11 @@ for (const topology of topologies) {
           numbers.map((_, i) => i),
         );
         // And a deleteBuy through one proxy is refused by the other within a second.
-        const deleted = await request(`${first.url}/accounting_proxy/deleteBuy`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            orderId: 'o',
-            productId: 'p',
-            customer: 'alice',
-            productSpecification: { url: `${first.url}/svc` },
-          }),
+        const deleted = await deleteBuy(first.url, {
+          orderId: 'o',
+          productId: 'p',
+          customer: 'alice',
+          publicPath: '/svc',
         });
         assert.equal(deleted.status, 204);
         const revokedAt = performance.now();

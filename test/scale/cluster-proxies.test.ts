@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Config, defaultConfig } from '../../config.ts';
 import { openStore } from '../../src/store/open.ts';
-import { eventually, request } from '../support/client.ts';
+import { deleteBuy, eventually, request } from '../support/client.ts';
 import { keyrockUser } from '../support/idm.ts';
 import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
@@ -111,15 +111,11 @@ describe('three proxies on a Redis Cluster', () => {
 
       const [first, ...others] = proxies;
       if (!first) throw new Error('no proxy');
-      const deleted = await request(`${first.url}/accounting_proxy/deleteBuy`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          orderId: 'order-alice',
-          productId: 'p',
-          customer: 'alice',
-          productSpecification: { url: `${first.url}/svc` },
-        }),
+      const deleted = await deleteBuy(first.url, {
+        orderId: 'order-alice',
+        productId: 'p',
+        customer: 'alice',
+        publicPath: '/svc',
       });
       assert.equal(deleted.status, 204);
       const revokedAt = performance.now();

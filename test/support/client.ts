@@ -65,3 +65,20 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The marketplace's deleteBuy of one buy, sent to a proxy's admin API. */
+export function deleteBuy(
+  proxyUrl: string,
+  buy: { orderId: string; productId: string; customer: string; publicPath: string },
+): Promise<ClientResponse> {
+  return request(`${proxyUrl}/accounting_proxy/deleteBuy`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      orderId: buy.orderId,
+      productId: buy.productId,
+      customer: buy.customer,
+      productSpecification: { url: `${proxyUrl}${buy.publicPath}` },
+    }),
+  });
+}

@@ -9,13 +9,7 @@ import type {
 } from '../store.ts';
 
 /** A buy as the scripts keep it in the `buys` hash (its amount not reported yet is in `pending`). */
-export interface BuyEntry {
-  publicPath: string;
-  orderId: string;
-  productId: string;
-  customer: string;
-  unit: string;
-  recordType: string;
+export interface BuyEntry extends Omit<Buy, 'apiKey'> {
   seq: number;
   identity: string;
   revoked: boolean;
