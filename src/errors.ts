@@ -157,6 +157,28 @@ const table = {
     message: () => 'Not found: the ops listener serves /metrics, /healthz and /readyz',
   },
   OPS_METHOD_NOT_ALLOWED: { status: 405, message: () => 'Method not allowed here; use GET' },
+  ADAPTER_NOT_FOUND: {
+    status: 404,
+    message: () => 'Not found: the adapter API is JSON-RPC at /http (POST) and /ws (WebSocket)',
+  },
+  ADAPTER_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: () => 'Method not allowed here; POST JSON-RPC to /http',
+  },
+  ADAPTER_CONTENT_TYPE: {
+    status: 415,
+    message: () => 'invalid content type, only application/json is supported',
+  },
+  ADAPTER_UNTRUSTED_ADDRESS: {
+    status: 403,
+    message: (address: string) =>
+      `Adapter API refused for ${address}: not in ACCOUNTING_PROXY_ADAPTER_TRUSTED`,
+  },
+  ADAPTER_ORIGIN_REFUSED: {
+    status: 403,
+    message: (origin: string) =>
+      `WebSocket origin ${origin} refused: not in ACCOUNTING_PROXY_ADAPTER_ORIGINS`,
+  },
   METRICS_UNAVAILABLE: {
     status: 503,
     message: (detail: string) => `Metrics unavailable: ${detail}`,

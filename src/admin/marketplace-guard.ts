@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import type { RequestHandler } from 'express';
 import type { Config } from '../../config.ts';
 import { proxyError } from '../errors.ts';
-import { toBlockList } from '../http/cidr.ts';
+import { addressIn, toBlockList } from '../http/cidr.ts';
 
 /**
  * Only the marketplace may create and delete buys or register its token. Over HTTPS with a CA that
@@ -22,10 +22,12 @@ export function marketplaceGuard(config: Config): RequestHandler {
     };
   }
   return (req, _res, next) => {
-    const address = req.socket.remoteAddress ?? '';
-    const ipv4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-    const family = ipv4.includes(':') ? 'ipv6' : 'ipv4';
-    if (trusted.check(ipv4, family)) return next();
-    next(proxyError('ADMIN_UNTRUSTED_ADDRESS', ipv4));
+    if (addressIn(trusted, req.socket.remoteAddress)) return next();
+    next(
+      proxyError(
+        'ADMIN_UNTRUSTED_ADDRESS',
+        (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      ),
+    );
   };
 }

@@ -15,3 +15,10 @@ export function toBlockList(cidrs: readonly string[]): BlockList {
   }
   return list;
 }
+
+/** Whether a socket's remote address (IPv4-mapped IPv6 included) is in `list`. */
+export function addressIn(list: BlockList, remoteAddress: string | undefined): boolean {
+  const address = remoteAddress ?? '';
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return list.check(plain, plain.includes(':') ? 'ipv6' : 'ipv4');
+}
