@@ -157,14 +157,9 @@ const table = {
     message: () => 'Not found: the ops listener serves /metrics, /healthz and /readyz',
   },
   OPS_METHOD_NOT_ALLOWED: { status: 405, message: () => 'Method not allowed here; use GET' },
-  ADAPTER_NOT_FOUND: {
-    status: 404,
-    message: () => 'Not found: the adapter API is JSON-RPC at /http (POST) and /ws (WebSocket)',
-  },
-  ADAPTER_METHOD_NOT_ALLOWED: {
-    status: 405,
-    message: () => 'Method not allowed here; POST JSON-RPC to /http',
-  },
+  // Adapter API listener (JSON-RPC)
+  ADAPTER_NOT_FOUND: { status: 404, message: () => 'Not found: JSON-RPC is at /http and /ws' },
+  ADAPTER_METHOD_NOT_ALLOWED: { status: 405, message: () => 'Use POST to send JSON-RPC' },
   ADAPTER_CONTENT_TYPE: {
     status: 415,
     message: () => 'invalid content type, only application/json is supported',

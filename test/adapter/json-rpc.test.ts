@@ -275,7 +275,7 @@ describe('adapter API JSON-RPC', () => {
   test('wrong path, method or content type get JSON errors; browser origins must be listed', async () => {
     const notFound = await request(`http://127.0.0.1:${listener.port}/other`);
     assert.equal(notFound.status, 404);
-    assert.match(notFound.json().error as string, /^Not found: the adapter API/);
+    assert.match(notFound.json().error as string, /^Not found: JSON-RPC is at/);
     const get = await request(http);
     assert.equal(get.status, 405);
     const text = await request(http, {
