@@ -42,6 +42,8 @@ export async function startRedisCluster(
           'nodes.conf',
           '--cluster-node-timeout',
           '1000',
+          '--repl-diskless-sync-delay',
+          '0',
         ],
       }),
     ),

@@ -83,10 +83,13 @@ async function startSentinel(
 export async function startSentinelGroup(
   options: { replicas?: number } = {},
 ): Promise<SentinelGroup> {
-  const primary = await startRedisServer();
+  // A replica told to follow the new primary after a failover syncs at once, not after Redis's
+  // default 5 s wait for more replicas to share a diskless transfer.
+  const sync = ['--repl-diskless-sync-delay', '0'];
+  const primary = await startRedisServer({ args: sync });
   const replicas = await Promise.all(
     Array.from({ length: options.replicas ?? 1 }, () =>
-      startRedisServer({ args: ['--replicaof', '127.0.0.1', String(primary.port)] }),
+      startRedisServer({ args: [...sync, '--replicaof', '127.0.0.1', String(primary.port)] }),
     ),
   );
   await eventually(

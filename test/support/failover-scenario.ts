@@ -1,5 +1,6 @@
 /**
- * The Redis primary that holds the store killed (-9) under load, with
+ * The scenario of test/faults/redis-failover-*.test.ts (one file per topology, so each has CI's
+ * whole per-file budget): the Redis primary that holds the store killed (-9) under load, with
  * ACCOUNTING_PROXY_REDIS_WAIT_REPLICAS=1: on a Sentinel group and on a Cluster, real servers. Each
  * primary has two replicas, so that after one is promoted a commit can still reach a replica.
  * Asserted at the TMF635 test server: every exchange a client completed is billed exactly once.
@@ -11,18 +12,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Config, defaultConfig } from '../../config.ts';
 import type { Store } from '../../src/store/store.ts';
-import { deleteBuy, eventually, request } from '../support/client.ts';
-import { keyrockUser } from '../support/idm.ts';
-import { sustainedLoad } from '../support/load.ts';
-import { databaseEnv, type ProxyProcess, startProxyProcess } from '../support/proxy-process.ts';
-import { startRedisCluster } from '../support/redis-cluster.ts';
-import { MASTER_NAME, startSentinelGroup } from '../support/redis-sentinel.ts';
-import type { RedisServer } from '../support/redis-server.ts';
-import { seedOneBuy } from '../support/seed.ts';
-import { suiteServers } from '../support/suite-servers.ts';
-import { FakeUsageApi } from '../support/usage-server.ts';
+import { deleteBuy, eventually, request } from './client.ts';
+import { keyrockUser } from './idm.ts';
+import { sustainedLoad } from './load.ts';
+import { databaseEnv, type ProxyProcess, startProxyProcess } from './proxy-process.ts';
+import { startRedisCluster } from './redis-cluster.ts';
+import { MASTER_NAME, startSentinelGroup } from './redis-sentinel.ts';
+import type { RedisServer } from './redis-server.ts';
+import { seedOneBuy } from './seed.ts';
+import { suiteServers } from './suite-servers.ts';
+import { FakeUsageApi } from './usage-server.ts';
 
-interface Topology {
+export interface Topology {
   name: string;
   start(): Promise<{
     database: Config['database'];
@@ -42,36 +43,35 @@ const base = (): Config['database'] => ({
   redis_wait_replicas: 1,
 });
 
-const topologies: Topology[] = [
-  {
-    name: 'a Sentinel group',
-    async start() {
-      const group = await startSentinelGroup({ replicas: 2 });
-      return {
-        database: {
-          ...base(),
-          redis_sentinels: group.sentinels,
-          redis_sentinel_name: MASTER_NAME,
-        },
-        primary: () => group.primary(),
-        stop: () => group.stop(),
-      };
-    },
+export const sentinelTopology: Topology = {
+  name: 'a Sentinel group',
+  async start() {
+    const group = await startSentinelGroup({ replicas: 2 });
+    return {
+      database: {
+        ...base(),
+        redis_sentinels: group.sentinels,
+        redis_sentinel_name: MASTER_NAME,
+      },
+      primary: () => group.primary(),
+      stop: () => group.stop(),
+    };
   },
-  {
-    name: 'a Cluster',
-    async start() {
-      const cluster = await startRedisCluster({ replicas: 2 });
-      return {
-        database: { ...base(), redis_cluster: cluster.seeds },
-        primary: () => cluster.primaryOf(`{${PREFIX}}buys`),
-        stop: () => cluster.stop(),
-      };
-    },
-  },
-];
+};
 
-for (const topology of topologies) {
+export const clusterTopology: Topology = {
+  name: 'a Cluster',
+  async start() {
+    const cluster = await startRedisCluster({ replicas: 2 });
+    return {
+      database: { ...base(), redis_cluster: cluster.seeds },
+      primary: () => cluster.primaryOf(`{${PREFIX}}buys`),
+      stop: () => cluster.stop(),
+    };
+  },
+};
+
+export function failoverScenario(topology: Topology): void {
   describe(`the store's Redis primary killed under load on ${topology.name}`, () => {
     const servers = suiteServers();
     let usage: FakeUsageApi;
@@ -118,8 +118,24 @@ for (const topology of topologies) {
         const resumedFrom = loads.map((load) => load.count(200));
         await eventually(
           () => loads.every((load, i) => load.count(200) >= (resumedFrom[i] ?? 0) + 100),
-          20_000,
-        );
+          30_000,
+        ).catch((error: Error) => {
+          // What the proxies said is what tells a slow failover from one they did not follow.
+          for (const [i, proxy] of proxies.entries()) {
+            t.diagnostic(
+              `proxy ${i}: ${JSON.stringify(Object.fromEntries(loads[i]?.tally.statuses ?? []))}`,
+            );
+            t.diagnostic(
+              proxy
+                .output()
+                .split('\n')
+                .filter((l) => !l.includes('"log":"access"'))
+                .slice(-15)
+                .join('\n'),
+            );
+          }
+          throw error;
+        });
         const marks = loads.map((load) => load.mark());
         const okBefore = loads.map((load) => load.count(200));
         await eventually(

@@ -1,0 +1,3 @@
+import { clusterTopology, failoverScenario } from '../support/failover-scenario.ts';
+
+failoverScenario(clusterTopology);

@@ -1,0 +1,3 @@
+import { failoverScenario, sentinelTopology } from '../support/failover-scenario.ts';
+
+failoverScenario(sentinelTopology);
