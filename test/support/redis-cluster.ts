@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { HostPort } from '../../src/config/parsers.ts';
 import { eventually } from './client.ts';
+import { freePort } from './free-port.ts';
 import { type RedisServer, startRedisServer } from './redis-server.ts';
 
 export interface RedisCluster {
@@ -33,9 +34,13 @@ export async function startRedisCluster(
 ): Promise<RedisCluster> {
   const replicas = options.replicas ?? 0;
   const nodes = await Promise.all(
-    Array.from({ length: 3 * (1 + replicas) }, () =>
+    Array.from({ length: 3 * (1 + replicas) }, async () =>
       startRedisServer({
         args: [
+          // The bus port is the client port + 10000 unless named: a port another test's freePort
+          // may hand out meanwhile (CI saw a proxy refused its port by a cluster bus).
+          '--cluster-port',
+          String(await freePort()),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',

@@ -147,14 +147,30 @@ function createClient(options: RedisConnectionOptions): RedisClient {
       role: 'master',
       ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
       ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
-      // Subscribes to the Sentinels' +switch-master: a new primary is used as soon as elected.
-      failoverDetector: true,
+      // Not ioredis's failoverDetector: its disconnect on +switch-master, arriving while a
+      // reconnection is asking the Sentinels, ends the client for good ("Connection is closed."
+      // ever after; CI saw it). A killed or demoted primary closes its connections, which is
+      // what makes ioredis ask the Sentinels again.
       sentinelRetryStrategy: options.failFast
         ? () => null
         : (attempt: number) => Math.min(attempt * 100, 1000),
     });
   }
   return new Redis({ ...common, host: topology.host, port: topology.port });
+}
+
+/**
+ * Reconnects a client that ioredis gave up on while the store is still open: ioredis ends a client
+ * for good when a reconnection attempt fails in some ways (a Sentinel answer racing a disconnect),
+ * and the proxy must resume by itself whatever happened underneath.
+ */
+export function keepConnected(client: RedisClient, isClosing: () => boolean): void {
+  client.on('end', () => {
+    if (isClosing()) return;
+    setTimeout(() => {
+      if (!isClosing() && client.status === 'end') client.connect().catch(() => undefined);
+    }, 500).unref();
+  });
 }
 
 /** Connects (or fails with STORE_CONNECTION_FAILED) and defines the store's scripts. */

@@ -3,6 +3,7 @@ import type { Store } from '../store.ts';
 import { redisBuys } from './buys.ts';
 import {
   connectRedis,
+  keepConnected,
   type RedisClient,
   type RedisConnectionOptions,
   type RedisContext,
@@ -62,6 +63,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   const context = await connectRedis(options);
   await migrate(context, options);
   const { redis } = context;
+  let closing = false;
+  // The CLI gives up instead (failFast): it reports the error and exits.
+  if (!options.failFast) keepConnected(redis, () => closing);
   return {
     kind: 'redis',
     ...redisRouting(context),
@@ -75,6 +79,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     watchChanges: async (onChange) => {
       const subscriber = redis.duplicate();
+      let unwatched = false;
+      keepConnected(subscriber, () => closing || unwatched);
       subscriber.on('error', () => {
         // Reconnects by itself and subscribes again; the routing poll covers the gap.
       });
@@ -87,8 +93,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       } catch {
         // Not reachable now: ioredis keeps trying, and subscribes once connected.
       }
-      return () => closeClient(subscriber);
+      return () => {
+        unwatched = true;
+        return closeClient(subscriber);
+      };
     },
-    close: () => closeClient(redis),
+    close: () => {
+      closing = true;
+      return closeClient(redis);
+    },
   };
 }
