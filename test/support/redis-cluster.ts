@@ -3,8 +3,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { HostPort } from '../../src/config/parsers.ts';
 import { eventually } from './client.ts';
-import { freePort } from './free-port.ts';
-import { type RedisServer, startRedisServer } from './redis-server.ts';
+import { type RedisServer, startAll, startRedisServer } from './redis-server.ts';
 
 export interface RedisCluster {
   nodes: RedisServer[];
@@ -33,14 +32,13 @@ export async function startRedisCluster(
   options: { replicas?: number } = {},
 ): Promise<RedisCluster> {
   const replicas = options.replicas ?? 0;
-  const nodes = await Promise.all(
-    Array.from({ length: 3 * (1 + replicas) }, async () =>
+  const nodes = await startAll(
+    // The bus port is the client port + 10000 unless named: a port another test's freePort may
+    // hand out meanwhile (CI saw a proxy refused its port by a cluster bus).
+    Array.from({ length: 3 * (1 + replicas) }, () =>
       startRedisServer({
+        clusterBus: true,
         args: [
-          // The bus port is the client port + 10000 unless named: a port another test's freePort
-          // may hand out meanwhile (CI saw a proxy refused its port by a cluster bus).
-          '--cluster-port',
-          String(await freePort()),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
@@ -54,18 +52,24 @@ export async function startRedisCluster(
     ),
   );
   const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
-  await promisify(execFile)('redis-cli', [
-    '--cluster',
-    'create',
-    ...addresses,
-    '--cluster-replicas',
-    String(replicas),
-    '--cluster-yes',
-  ]);
-  await eventually(async () => {
-    const states = await Promise.all(nodes.map((node) => clusterInfo(node.port)));
-    return states.every((info) => info.includes('cluster_state:ok'));
-  }, 20_000);
+  try {
+    await promisify(execFile)('redis-cli', [
+      '--cluster',
+      'create',
+      ...addresses,
+      '--cluster-replicas',
+      String(replicas),
+      '--cluster-yes',
+    ]);
+    await eventually(async () => {
+      const states = await Promise.all(nodes.map((node) => clusterInfo(node.port)));
+      return states.every((info) => info.includes('cluster_state:ok'));
+    }, 20_000);
+  } catch (error) {
+    // Nothing may be left running: the test file would never end.
+    await Promise.all(nodes.map((node) => node.stop()));
+    throw error;
+  }
   return {
     nodes,
     seeds: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),

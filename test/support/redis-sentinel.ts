@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type { HostPort } from '../../src/config/parsers.ts';
 import { eventually } from './client.ts';
 import { freePort } from './free-port.ts';
-import { type RedisServer, startRedisServer } from './redis-server.ts';
+import { type RedisServer, startAll, startRedisServer } from './redis-server.ts';
 
 export const MASTER_NAME = 'accounting';
 
@@ -87,18 +87,29 @@ export async function startSentinelGroup(
   // default 5 s wait for more replicas to share a diskless transfer.
   const sync = ['--repl-diskless-sync-delay', '0'];
   const primary = await startRedisServer({ args: sync });
-  const replicas = await Promise.all(
-    Array.from({ length: options.replicas ?? 1 }, () =>
-      startRedisServer({ args: [...sync, '--replicaof', '127.0.0.1', String(primary.port)] }),
-    ),
-  );
-  await eventually(
-    async () =>
-      (await info(primary.port, 'replication')).includes(`connected_slaves:${replicas.length}`),
-    10_000,
-  );
-  const sentinels = await Promise.all([1, 2, 3].map(() => startSentinel(primary.port)));
-  const servers = [primary, ...replicas];
+  const servers = [primary];
+  let sentinels: { port: number; stop(): Promise<void> }[];
+  try {
+    servers.push(
+      ...(await startAll(
+        Array.from({ length: options.replicas ?? 1 }, () =>
+          startRedisServer({ args: [...sync, '--replicaof', '127.0.0.1', String(primary.port)] }),
+        ),
+      )),
+    );
+    await eventually(
+      async () =>
+        (await info(primary.port, 'replication')).includes(
+          `connected_slaves:${servers.length - 1}`,
+        ),
+      10_000,
+    );
+    sentinels = await startAll([1, 2, 3].map(() => startSentinel(primary.port)));
+  } catch (error) {
+    // Nothing may be left running: the test file would never end.
+    await Promise.all(servers.map((server) => server.stop()));
+    throw error;
+  }
   return {
     servers,
     sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),

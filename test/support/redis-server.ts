@@ -20,6 +20,8 @@ export interface RedisServerOptions {
   persistIn?: string;
   /** More redis-server arguments (cluster mode, replicaof, a password, TLS). */
   args?: string[];
+  /** A Cluster node: its bus gets a port of its own (`--cluster-port`), not port + 10000. */
+  clusterBus?: boolean;
 }
 
 /**
@@ -27,7 +29,22 @@ export interface RedisServerOptions {
  * nothing on disk.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  // A free port may be taken before redis-server binds it (tests run in parallel): ports this
+  // function picked itself are picked again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      const retryable =
+        options.port === undefined && (error as Error).message.includes('already in use');
+      if (!retryable || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startOnce(options: RedisServerOptions): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
+  const bus = options.clusterBus ? ['--cluster-port', String(await freePort())] : [];
   const dir = options.persistIn ?? mkdtempSync(join(tmpdir(), 'ap-redis-'));
   const persistence = options.persistIn
     ? ['--appendonly', 'yes', '--appendfsync', 'always']
@@ -44,6 +61,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       ...persistence,
       '--dir',
       dir,
+      ...bus,
       ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -59,7 +77,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     child.once('error', (error) =>
       reject(new Error(`cannot start redis-server (is it installed?): ${error.message}`)),
     );
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
+    child.once('exit', (code) => {
+      // A failed start leaves its directory behind otherwise.
+      if (!options.persistIn) rmSync(dir, { recursive: true, force: true });
+      reject(new Error(`redis-server exited (${code}): ${output}`));
+    });
   });
   child.stdout?.resume();
   return {
@@ -75,4 +97,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (!options.persistIn) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts them all; if one fails, stops the others before failing (so no process is left behind). */
+export async function startAll<T extends { stop(): Promise<void> }>(
+  starts: Promise<T>[],
+): Promise<T[]> {
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+  await Promise.all(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+  throw failed.reason;
 }
