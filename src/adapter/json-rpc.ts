@@ -94,8 +94,8 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
   async function subscribe(id: Id, params: unknown, connection: RpcConnection) {
     const { push } = connection;
     if (!push) return failure(id, -32000, 'notifications not supported');
-    const name = Array.isArray(params) ? params[0] : undefined;
     if (!Array.isArray(params)) return failure(id, -32602, 'non-array args');
+    const name: unknown = params[0];
     if (typeof name !== 'string') {
       return failure(id, -32602, 'expected subscription name as first argument');
     }

@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import type { HostPort } from '../../src/config/parsers.ts';
 import { eventually } from './client.ts';
-import { type RedisServer, startAll, startRedisServer } from './redis-server.ts';
+import { askRedis, type RedisServer, startAll, startRedisServer } from './redis-server.ts';
 
 export interface RedisCluster {
   nodes: RedisServer[];
@@ -11,16 +10,6 @@ export interface RedisCluster {
   /** The node that serves the slot of `key` now. */
   primaryOf(key: string): Promise<RedisServer>;
   stop(): Promise<void>;
-}
-
-async function clusterInfo(port: number): Promise<string> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
-  try {
-    await client.connect();
-    return (await client.call('CLUSTER', 'INFO')) as string;
-  } finally {
-    client.disconnect();
-  }
 }
 
 /**
@@ -62,7 +51,9 @@ export async function startRedisCluster(
       '--cluster-yes',
     ]);
     await eventually(async () => {
-      const states = await Promise.all(nodes.map((node) => clusterInfo(node.port)));
+      const states = (await Promise.all(
+        nodes.map((node) => askRedis(node.port, 'CLUSTER', 'INFO')),
+      )) as string[];
       return states.every((info) => info.includes('cluster_state:ok'));
     }, 20_000);
   } catch (error) {
@@ -74,22 +65,18 @@ export async function startRedisCluster(
     nodes,
     seeds: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
     async primaryOf(key) {
-      const client = new Redis({ host: '127.0.0.1', port: nodes[0]?.port ?? 0 });
-      try {
-        const slot = (await client.call('CLUSTER', 'KEYSLOT', key)) as number;
-        const ranges = (await client.call('CLUSTER', 'SLOTS')) as [
-          number,
-          number,
-          [string, number],
-        ][];
-        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-        const port = range?.[2][1];
-        const node = nodes.find((n) => n.port === port);
-        if (!node) throw new Error(`no node serves slot ${slot}`);
-        return node;
-      } finally {
-        client.disconnect();
-      }
+      const seed = nodes[0]?.port ?? 0;
+      const slot = (await askRedis(seed, 'CLUSTER', 'KEYSLOT', key)) as number;
+      const ranges = (await askRedis(seed, 'CLUSTER', 'SLOTS')) as [
+        number,
+        number,
+        [string, number],
+      ][];
+      const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+      const port = range?.[2][1];
+      const node = nodes.find((n) => n.port === port);
+      if (!node) throw new Error(`no node serves slot ${slot}`);
+      return node;
     },
     async stop() {
       await Promise.all(nodes.map((node) => node.stop()));

@@ -2,11 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { HostPort } from '../../src/config/parsers.ts';
 import { eventually } from './client.ts';
 import { freePort } from './free-port.ts';
-import { type RedisServer, startAll, startRedisServer } from './redis-server.ts';
+import { askRedis, type RedisServer, startAll, startRedisServer } from './redis-server.ts';
 
 export const MASTER_NAME = 'accounting';
 
@@ -17,16 +16,6 @@ export interface SentinelGroup {
   /** The server the Sentinels name as primary now. */
   primary(): Promise<RedisServer>;
   stop(): Promise<void>;
-}
-
-async function info(port: number, section: string): Promise<string> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
-  try {
-    await client.connect();
-    return await client.info(section);
-  } finally {
-    client.disconnect();
-  }
 }
 
 /** A real redis-sentinel (the Debian package) watching `primaryPort`, on a free port. */
@@ -99,7 +88,7 @@ export async function startSentinelGroup(
     );
     await eventually(
       async () =>
-        (await info(primary.port, 'replication')).includes(
+        ((await askRedis(primary.port, 'INFO', 'replication')) as string).includes(
           `connected_slaves:${servers.length - 1}`,
         ),
       10_000,
@@ -114,19 +103,15 @@ export async function startSentinelGroup(
     servers,
     sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
     async primary() {
-      const client = new Redis({ host: '127.0.0.1', port: sentinels[0]?.port ?? 0 });
-      try {
-        const [, port] = (await client.call(
-          'SENTINEL',
-          'get-master-addr-by-name',
-          MASTER_NAME,
-        )) as [string, string];
-        const server = servers.find((s) => s.port === Number(port));
-        if (!server) throw new Error(`the Sentinels name an unknown primary on port ${port}`);
-        return server;
-      } finally {
-        client.disconnect();
-      }
+      const [, port] = (await askRedis(
+        sentinels[0]?.port ?? 0,
+        'SENTINEL',
+        'get-master-addr-by-name',
+        MASTER_NAME,
+      )) as [string, string];
+      const server = servers.find((s) => s.port === Number(port));
+      if (!server) throw new Error(`the Sentinels name an unknown primary on port ${port}`);
+      return server;
     },
     async stop() {
       await Promise.all([...sentinels, ...servers].map((s) => s.stop()));

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
 
 export interface RedisServer {
@@ -108,4 +109,15 @@ export async function startAll<T extends { stop(): Promise<void> }>(
   if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
   await Promise.all(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
   throw failed.reason;
+}
+
+/** One command to the Redis server (or Sentinel) on a loopback port, on a connection of its own. */
+export async function askRedis(port: number, ...command: [string, ...(string | number)[]]) {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    return await client.call(...command);
+  } finally {
+    client.disconnect();
+  }
 }

@@ -1,12 +1,12 @@
 import type { Buy, BuyStore } from '../store.ts';
 import { assertValidAmount } from '../usage-amount.ts';
 import { atomically, type RedisContext, throwIfError } from './connection.ts';
-import { compare, identityKey, parseBuy, toBuy } from './rows.ts';
+import { buysInForce, identityKey, parseBuy, toBuy } from './rows.ts';
 
 /** Buys and their metered usage in Redis. */
 export function redisBuys({ redis, keys, run, change, durableChange }: RedisContext): BuyStore {
-  const buyInForce = (apiKey: string, json: string | null | undefined): Buy | undefined => {
-    if (json === null || json === undefined) return undefined;
+  const buyInForce = (apiKey: string, json: string | null): Buy | undefined => {
+    if (json === null) return undefined;
     const entry = parseBuy(json);
     return entry.revoked ? undefined : toBuy(apiKey, entry);
   };
@@ -34,19 +34,12 @@ export function redisBuys({ redis, keys, run, change, durableChange }: RedisCont
       const apiKey = await redis.hget(keys.of('identities'), identityKey(identity));
       return apiKey === null ? undefined : getBuy(apiKey);
     },
-    listBuys: async (filter) => {
-      const all = await redis.hgetall(keys.of('buys'));
-      return Object.entries(all)
-        .map(([apiKey, json]) => ({ apiKey, entry: parseBuy(json) }))
-        .filter(
-          ({ entry }) =>
-            !entry.revoked &&
-            (filter?.customer === undefined || entry.customer === filter.customer) &&
-            (filter?.publicPath === undefined || entry.publicPath === filter.publicPath),
-        )
-        .sort((a, b) => a.entry.seq - b.entry.seq || compare(a.apiKey, b.apiKey))
-        .map(({ apiKey, entry }) => toBuy(apiKey, entry));
-    },
+    listBuys: async (filter) =>
+      buysInForce(await redis.hgetall(keys.of('buys'))).filter(
+        (b) =>
+          (filter?.customer === undefined || b.customer === filter.customer) &&
+          (filter?.publicPath === undefined || b.publicPath === filter.publicPath),
+      ),
     revokeBuy: (apiKey) => change('revokeBuy', apiKey),
 
     addUsage: async (increments, batch) => {

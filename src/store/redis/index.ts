@@ -85,14 +85,18 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         // Reconnects by itself and subscribes again; the routing poll covers the gap.
       });
       subscriber.on('message', onChange);
-      // Changes made while the subscriber was away were not announced: look once it is back.
-      subscriber.on('ready', onChange);
-      try {
-        await subscriber.connect();
-        await subscriber.subscribe(context.keys.changes);
-      } catch {
-        // Not reachable now: ioredis keeps trying, and subscribes once connected.
-      }
+      // Subscribed on every (re)connection, the first one included: a subscription that failed
+      // while Redis was away is not one ioredis would renew. Changes made meanwhile were not
+      // announced either: look once it is back.
+      let subscribed: Promise<unknown> = Promise.resolve();
+      subscriber.on('ready', () => {
+        subscribed = subscriber.subscribe(context.keys.changes).catch(() => undefined);
+        onChange();
+      });
+      // Not reachable now: ioredis keeps trying, and the 'ready' above subscribes.
+      await subscriber.connect().catch(() => undefined);
+      // Changes from here on are announced to this proxy.
+      await subscribed;
       return () => {
         unwatched = true;
         return closeClient(subscriber);

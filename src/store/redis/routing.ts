@@ -1,6 +1,6 @@
 import type { RoutingState, RoutingStore } from '../store.ts';
 import { atomically, type RedisContext } from './connection.ts';
-import { compare, parseBuy, toBuy, toService } from './rows.ts';
+import { buysInForce, compare, toService } from './rows.ts';
 
 type Bindings = { adminId: string; publicPath: string }[];
 
@@ -58,11 +58,7 @@ export function redisRouting({ redis, keys, change }: RedisContext): RoutingStor
       return {
         services: services(serviceHash),
         bindings: parseBindings(bindings),
-        buys: Object.entries(buyHash)
-          .map(([apiKey, json]) => ({ apiKey, entry: parseBuy(json) }))
-          .filter(({ entry }) => !entry.revoked)
-          .sort((a, b) => a.entry.seq - b.entry.seq)
-          .map(({ apiKey, entry }) => toBuy(apiKey, entry)),
+        buys: buysInForce(buyHash),
       };
     },
     routingVersion: async () =>

@@ -34,6 +34,14 @@ export const toBuy = (apiKey: string, b: BuyEntry): Buy => ({
   recordType: b.recordType,
 });
 
+/** The buys of the `buys` hash that are in force (not revoked), in the order they were bought. */
+export const buysInForce = (hash: Record<string, string>): Buy[] =>
+  Object.entries(hash)
+    .map(([apiKey, json]) => ({ apiKey, entry: parseBuy(json) }))
+    .filter(({ entry }) => !entry.revoked)
+    .sort((a, b) => a.entry.seq - b.entry.seq)
+    .map(({ apiKey, entry }) => toBuy(apiKey, entry));
+
 export const toReportable = (
   apiKey: string,
   b: BuyEntry,
