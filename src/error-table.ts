@@ -85,6 +85,23 @@ export const errorEntries = {
     message: (amount: number) => `Usage amounts must be finite and not negative, got ${amount}.`,
   },
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: () => 'Unknown subscription' },
+  // Store: adapter services and their products
+  SERVICE_NOT_ADAPTER: {
+    status: 422,
+    message: (path: string) =>
+      `Service "${path}" is not an adapter service (register it with addService --adapter).`,
+  },
+  PRODUCT_EXISTS: {
+    status: 409,
+    message: (path: string) =>
+      `Service "${path}" has a product already; --rotate replaces its credentials.`,
+  },
+  PRODUCT_NOT_FOUND: { status: 404, message: (product: string) => `No product "${product}".` },
+  ADAPTER_UNIT: {
+    status: 422,
+    message: (unit: string, units: string) =>
+      `An adapter service cannot be sold by "${unit}": use one of ${units}.`,
+  },
   // Proxy path: authentication (messages of the original, which clients match on)
   TOKEN_MISSING: { status: 401, message: () => 'Auth-token not found in request headers' },
   TOKEN_TYPE: {
@@ -170,6 +187,11 @@ export const errorEntries = {
     status: 403,
     message: (origin: string) =>
       `WebSocket origin ${origin} refused: not in ACCOUNTING_PROXY_ADAPTER_ORIGINS`,
+  },
+  ADAPTER_SERVICE_NOT_HTTP: {
+    status: 404,
+    message: (path: string) =>
+      `${path} is an adapter service: its buyers connect to the service itself, not through this proxy`,
   },
   METRICS_UNAVAILABLE: {
     status: 503,

@@ -1,3 +1,5 @@
+import type { AdapterStore, ClientAccess } from './adapter.ts';
+
 /**
  * The Store: everything accounting-proxy keeps, as one narrow interface per concern. Two
  * implementations (sqlite/, redis/: one file per concern each) behave identically; the contract
@@ -14,6 +16,11 @@ export interface Service {
   /** Upper-case HTTP methods, in registration order. */
   methods: string[];
   isContextBroker: boolean;
+  /**
+   * An adapter service (a VPN, a stream…): `url` is the endpoint address its buyers are given, any
+   * URI; the proxy path does not forward to it. Absent for HTTP services.
+   */
+  adapter?: boolean;
 }
 
 export interface Buy {
@@ -24,6 +31,8 @@ export interface Buy {
   customer: string;
   unit: string;
   recordType: string;
+  /** A buy of an adapter service: the credentials its buyer's client signs in with. */
+  access?: ClientAccess;
 }
 
 export type BuyIdentity = Pick<Buy, 'orderId' | 'productId' | 'customer' | 'publicPath'>;
@@ -270,4 +279,5 @@ export type Store = StoreConnection &
   BuyStore &
   ReportingStore &
   LockStore &
-  SubscriptionStore;
+  SubscriptionStore &
+  AdapterStore;

@@ -23,6 +23,8 @@ export function redisBuys({ redis, keys, run, change, durableChange }: RedisCont
         b.unit,
         b.recordType,
         identityKey(b),
+        b.access?.clientKey ?? '',
+        b.access?.clientPassword ?? '',
       ]);
       if (typeof reply !== 'string') throwIfError(reply);
       const buy = await getBuy(reply as string);

@@ -42,6 +42,8 @@ export interface RedisContext {
    * same pipeline so it reaches the node that ran the script); fails if they do not in time.
    */
   durableChange(name: ScriptName, ...args: (string | number)[]): Promise<void>;
+  /** Like `run`, and then waits for the replicas as `durableChange` does. */
+  durableRun(name: ScriptName, args: readonly (string | number)[]): Promise<unknown>;
 }
 
 // How long a commit waits for its replicas before it counts as failed (and is retried, with the
@@ -221,29 +223,31 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   const change = async (name: ScriptName, ...args: (string | number)[]) =>
     throwIfError(await run(name, args));
   const waitReplicas = options.waitReplicas ?? 0;
+  const durableRun = async (name: ScriptName, args: readonly (string | number)[]) => {
+    if (waitReplicas === 0) return run(name, args);
+    const pipeline = redis.pipeline() as unknown as Record<string, ScriptCommand> & {
+      wait(replicas: number, timeoutMs: number): unknown;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    (pipeline[`ap_${name}`] as ScriptCommand).call(pipeline, ...scriptArgs(name, args));
+    pipeline.wait(waitReplicas, WAIT_TIMEOUT_MS);
+    const [[scriptError, reply] = [null, undefined], [waitError, acknowledged] = [null, 0]] =
+      (await pipeline.exec()) ?? [];
+    if (scriptError) throw scriptError;
+    if (waitError) throw waitError;
+    if ((acknowledged as number) < waitReplicas) {
+      throw new Error(
+        `commit acknowledged by ${acknowledged} of ${waitReplicas} replicas within ${WAIT_TIMEOUT_MS} ms`,
+      );
+    }
+    return reply;
+  };
   return {
     redis,
     keys,
     run,
     change,
-    durableChange: async (name, ...args) => {
-      if (waitReplicas === 0) return change(name, ...args);
-      const pipeline = redis.pipeline() as unknown as Record<string, ScriptCommand> & {
-        wait(replicas: number, timeoutMs: number): unknown;
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      (pipeline[`ap_${name}`] as ScriptCommand).call(pipeline, ...scriptArgs(name, args));
-      pipeline.wait(waitReplicas, WAIT_TIMEOUT_MS);
-      const [[scriptError, reply] = [null, undefined], [waitError, acknowledged] = [null, 0]] =
-        (await pipeline.exec()) ?? [];
-      if (scriptError) throw scriptError;
-      throwIfError(reply);
-      if (waitError) throw waitError;
-      if ((acknowledged as number) < waitReplicas) {
-        throw new Error(
-          `usage commit acknowledged by ${acknowledged} of ${waitReplicas} replicas within ${WAIT_TIMEOUT_MS} ms`,
-        );
-      }
-    },
+    durableRun,
+    durableChange: async (name, ...args) => throwIfError(await durableRun(name, args)),
   };
 }

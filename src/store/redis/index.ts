@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../../clock.ts';
 import type { Store } from '../store.ts';
+import { redisAdapter } from './adapter.ts';
 import { redisBuys } from './buys.ts';
 import {
   connectRedis,
@@ -73,6 +74,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     ...redisReporting(context),
     ...redisLocks(context),
     ...redisSubscriptions(context),
+    ...redisAdapter(context),
     isAvailable: () => redis.status === 'ready',
     probe: async () => {
       await redis.ping();

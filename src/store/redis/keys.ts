@@ -16,6 +16,8 @@ export const STORE_KEYS = [
   'specifications',
   'marketplace-keys',
   'subscriptions',
+  'products',
+  'clients',
 ] as const;
 
 export type StoreKey = (typeof STORE_KEYS)[number];

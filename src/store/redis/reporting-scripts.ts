@@ -29,7 +29,7 @@ export const reportingScripts = {
 
   // ARGV[2]: apiKey, ARGV[3]: the correlation number the usage API took.
   completeRecord: script(
-    ['buys', 'pending', 'identities'],
+    ['buys', 'pending', 'identities', 'clients'],
     `local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)
     if not raw then return 'OK' end
@@ -38,10 +38,12 @@ export const reportingScripts = {
     buy.lastRecordDate = buy.outboxDate
     buy.outboxValue, buy.outboxDate, buy.reportStatus = nil, nil, nil
     buy.correlationNumber = buy.correlationNumber + 1
-    if buy.revoked and tonumber(redis.call('HGET', pending, apiKey)) == 0 then
+    local sessionOpen = buy.session and buy.session.open
+    if buy.revoked and tonumber(redis.call('HGET', pending, apiKey)) == 0 and not sessionOpen then
       redis.call('HDEL', buys, apiKey)
       redis.call('HDEL', pending, apiKey)
       redis.call('HDEL', identities, buy.identity)
+      if buy.clientKey then redis.call('HDEL', clients, buy.clientKey) end
     else
       redis.call('HSET', buys, apiKey, cjson.encode(buy))
     end

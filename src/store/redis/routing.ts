@@ -26,6 +26,7 @@ export function redisRouting({ redis, keys, change }: RedisContext): RoutingStor
         s.appId,
         s.methods.join(','),
         s.isContextBroker ? '1' : '0',
+        s.adapter ? '1' : '0',
       ),
     getService: async (publicPath) => {
       const json = await redis.hget(keys.of('services'), publicPath);

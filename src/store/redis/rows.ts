@@ -9,7 +9,7 @@ import type {
 } from '../store.ts';
 
 /** A buy as the scripts keep it in the `buys` hash (its amount not reported yet is in `pending`). */
-export interface BuyEntry extends Omit<Buy, 'apiKey'> {
+export interface BuyEntry extends Omit<Buy, 'apiKey' | 'access'> {
   seq: number;
   identity: string;
   revoked: boolean;
@@ -20,6 +20,11 @@ export interface BuyEntry extends Omit<Buy, 'apiKey'> {
   lastRecordDate?: string;
   /** JSON of a ReportStatus. */
   reportStatus?: string;
+  /** An adapter buy's credentials, readiness and session (its total as %.17g). */
+  clientKey?: string;
+  clientPassword?: string;
+  ready?: boolean;
+  session?: { total: string; countedAt: number; open: boolean };
 }
 
 export const parseBuy = (json: string): BuyEntry => JSON.parse(json) as BuyEntry;
@@ -32,6 +37,9 @@ export const toBuy = (apiKey: string, b: BuyEntry): Buy => ({
   customer: b.customer,
   unit: b.unit,
   recordType: b.recordType,
+  ...(b.clientKey === undefined
+    ? {}
+    : { access: { clientKey: b.clientKey, clientPassword: b.clientPassword ?? '' } }),
 });
 
 /** The buys of the `buys` hash that are in force (not revoked), in the order they were bought. */
@@ -69,6 +77,8 @@ export interface ServiceEntry {
   /** Comma-separated. */
   methods: string;
   isContextBroker: '0' | '1';
+  /** Absent in services stored before adapter services existed. */
+  adapter?: '0' | '1';
 }
 
 export const toService = (publicPath: string, json: string): Service => {
@@ -77,8 +87,9 @@ export const toService = (publicPath: string, json: string): Service => {
     publicPath,
     url: s.url,
     appId: s.appId,
-    methods: s.methods.split(','),
+    methods: s.methods === '' ? [] : s.methods.split(','),
     isContextBroker: s.isContextBroker === '1',
+    ...(s.adapter === '1' ? { adapter: true } : {}),
   };
 };
 

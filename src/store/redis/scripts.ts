@@ -7,8 +7,10 @@
  * `{ERROR_CODE, ...message args}`.
  *
  * Values: `services`, `buys` and `subscriptions` map an id to a JSON object, `bindings` holds
- * `[admin, publicPath]` arrays as JSON, `pending` maps an API key to its unreported amount.
+ * `[admin, publicPath]` arrays as JSON, `pending` maps an API key to its unreported amount,
+ * `products` a product id to its JSON, `clients` an adapter buy's client key to its API key.
  */
+import { adapterScripts } from './adapter-scripts.ts';
 import { reportingScripts } from './reporting-scripts.ts';
 import { bump, script } from './script.ts';
 
@@ -20,13 +22,13 @@ export const scripts = {
       return {'SERVICE_EXISTS', path}
     end
     redis.call('HSET', services, path, cjson.encode({ url = ARGV[4], appId = ARGV[5],
-      methods = ARGV[6], isContextBroker = ARGV[7] }))
+      methods = ARGV[6], isContextBroker = ARGV[7], adapter = ARGV[8] }))
     ${bump}
     return 'OK'`,
   ),
 
   deleteService: script(
-    ['services', 'buys', 'bindings', 'counters'],
+    ['services', 'buys', 'bindings', 'products', 'counters'],
     `local path = ARGV[2]
     if redis.call('HEXISTS', services, path) == 0 then return {'SERVICE_NOT_FOUND', path} end
     local count = 0
@@ -36,6 +38,10 @@ export const scripts = {
     if count > 0 then return {'SERVICE_HAS_BUYS', path, count} end
     for _, member in ipairs(redis.call('SMEMBERS', bindings)) do
       if cjson.decode(member)[2] == path then redis.call('SREM', bindings, member) end
+    end
+    local entries = redis.call('HGETALL', products)
+    for i = 1, #entries, 2 do
+      if cjson.decode(entries[i + 1]).publicPath == path then redis.call('HDEL', products, entries[i]) end
     end
     redis.call('HDEL', services, path)
     ${bump}
@@ -82,9 +88,12 @@ export const scripts = {
   ),
 
   // Answers the API key of the buy in force: the existing one for a known identity (ARGV[9]).
+  // ARGV[10], ARGV[11]: an adapter buy's client key and password ('' for none); a buy keeps
+  // the ones it has.
   addBuy: script(
-    ['services', 'buys', 'pending', 'identities', 'counters'],
+    ['services', 'buys', 'pending', 'identities', 'clients', 'counters'],
     `local apiKey, path, customer, unit, identity = ARGV[2], ARGV[3], ARGV[6], ARGV[7], ARGV[9]
+    local clientKey, clientPassword = ARGV[10], ARGV[11]
     if redis.call('HEXISTS', services, path) == 0 then return {'SERVICE_NOT_FOUND', path} end
     local existing = redis.call('HGET', identities, identity)
     if existing then
@@ -92,22 +101,31 @@ export const scripts = {
       local unsent = tonumber(redis.call('HGET', pending, existing)) > 0 or buy.outboxValue
       if buy.unit ~= unit and unsent then return {'BUY_UNIT_CHANGE', buy.unit, unit} end
       buy.unit, buy.recordType, buy.revoked = unit, ARGV[8], false
+      if not buy.clientKey and clientKey ~= '' then
+        buy.clientKey, buy.clientPassword = clientKey, clientPassword
+        redis.call('HSET', clients, clientKey, existing)
+      end
       redis.call('HSET', buys, existing, cjson.encode(buy))
       ${bump}
       return existing
     end
     local seq = redis.call('HINCRBY', counters, 'buy-seq', 1)
     redis.call('HSET', identities, identity, apiKey)
-    redis.call('HSET', buys, apiKey, cjson.encode({ publicPath = path, orderId = ARGV[4],
+    local buy = { publicPath = path, orderId = ARGV[4],
       productId = ARGV[5], customer = customer, unit = unit, recordType = ARGV[8],
-      correlationNumber = 0, revoked = false, seq = seq, identity = identity }))
+      correlationNumber = 0, revoked = false, seq = seq, identity = identity }
+    if clientKey ~= '' then
+      buy.clientKey, buy.clientPassword = clientKey, clientPassword
+      redis.call('HSET', clients, clientKey, apiKey)
+    end
+    redis.call('HSET', buys, apiKey, cjson.encode(buy))
     redis.call('HSET', pending, apiKey, '0')
     ${bump}
     return apiKey`,
   ),
 
   revokeBuy: script(
-    ['buys', 'pending', 'identities', 'subscriptions', 'counters'],
+    ['buys', 'pending', 'identities', 'subscriptions', 'clients', 'counters'],
     `local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)
     if not raw then return {'BUY_NOT_FOUND', apiKey} end
@@ -119,14 +137,17 @@ export const scripts = {
         redis.call('HDEL', subscriptions, entries[i])
       end
     end
-    if tonumber(redis.call('HGET', pending, apiKey)) > 0 or buy.outboxValue then
-      -- Unreported usage keeps the buy (revoked) until the usage reporter has sent it.
+    local sessionOpen = buy.session and buy.session.open
+    if tonumber(redis.call('HGET', pending, apiKey)) > 0 or buy.outboxValue or sessionOpen then
+      -- Unreported usage keeps the buy (revoked) until the usage reporter has sent it; an open
+      -- adapter session keeps it until the adapter's next update has metered its last usage.
       buy.revoked = true
       redis.call('HSET', buys, apiKey, cjson.encode(buy))
     else
       redis.call('HDEL', buys, apiKey)
       redis.call('HDEL', pending, apiKey)
       redis.call('HDEL', identities, buy.identity)
+      if buy.clientKey then redis.call('HDEL', clients, buy.clientKey) end
     end
     ${bump}
     return 'OK'`,
@@ -172,6 +193,7 @@ export const scripts = {
   ),
 
   ...reportingScripts,
+  ...adapterScripts,
 } as const;
 
 export type ScriptName = keyof typeof scripts;

@@ -18,7 +18,7 @@ export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore
     serviceExists: db.prepare('SELECT 1 FROM services WHERE public_path = ?').pluck(),
     insertBuy: db.prepare(
       `INSERT INTO buys (${BUY_COLUMNS}, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
     ),
     findBuy: db.prepare<
       [BuyIdentity],
@@ -30,6 +30,10 @@ export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore
     setBuyUnit: db.prepare(
       'UPDATE buys SET unit = ?, record_type = ?, revoked = 0 WHERE api_key = ?',
     ),
+    // A buy bought before its service became an adapter service gets credentials; never new ones.
+    setAccess: db.prepare(
+      'UPDATE buys SET client_key = ?, client_password = ? WHERE api_key = ? AND client_key IS NULL',
+    ),
     getBuy: db.prepare<[string], BuyRow>(
       `SELECT ${BUY_COLUMNS} FROM buys WHERE api_key = ? AND revoked = 0`,
     ),
@@ -37,9 +41,10 @@ export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore
       `SELECT ${BUY_COLUMNS} FROM buys WHERE revoked = 0 AND (@customer IS NULL OR customer = @customer)
        AND (@publicPath IS NULL OR public_path = @publicPath) ORDER BY seq`,
     ),
-    activeBuyState: db.prepare<[string], { pending: number; outbox_value: number | null }>(
-      'SELECT pending, outbox_value FROM buys WHERE api_key = ? AND revoked = 0',
-    ),
+    activeBuyState: db.prepare<
+      [string],
+      { pending: number; outbox_value: number | null; session_open: number }
+    >('SELECT pending, outbox_value, session_open FROM buys WHERE api_key = ? AND revoked = 0'),
     revokeBuy: db.prepare('UPDATE buys SET revoked = 1 WHERE api_key = ?'),
     deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
     deleteBuySubscriptions: db.prepare('DELETE FROM subscriptions WHERE api_key = ?'),
@@ -79,6 +84,8 @@ export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore
           candidate.customer,
           candidate.unit,
           candidate.recordType,
+          candidate.access?.clientKey ?? null,
+          candidate.access?.clientPassword ?? null,
         );
         return candidate;
       }
@@ -87,7 +94,16 @@ export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore
         throw proxyError('BUY_UNIT_CHANGE', existing.unit, candidate.unit);
       }
       sql.setBuyUnit.run(candidate.unit, candidate.recordType, existing.api_key);
-      return { ...toBuy(existing), unit: candidate.unit, recordType: candidate.recordType };
+      const access = existing.client_key === null ? candidate.access : toBuy(existing).access;
+      if (existing.client_key === null && access) {
+        sql.setAccess.run(access.clientKey, access.clientPassword, existing.api_key);
+      }
+      return {
+        ...toBuy(existing),
+        unit: candidate.unit,
+        recordType: candidate.recordType,
+        ...(access ? { access } : {}),
+      };
     }),
     findBuy: async (identity) => {
       const row = sql.findBuy.get(identityOf(identity));
@@ -105,9 +121,13 @@ export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore
       const state = sql.activeBuyState.get(apiKey);
       if (!state) throw proxyError('BUY_NOT_FOUND', apiKey);
       sql.deleteBuySubscriptions.run(apiKey);
-      // Unreported usage keeps the buy (revoked) until the usage reporter has sent it.
-      if (state.pending > 0 || state.outbox_value !== null) sql.revokeBuy.run(apiKey);
-      else sql.deleteBuy.run(apiKey);
+      // Unreported usage keeps the buy (revoked) until the usage reporter has sent it; an open
+      // adapter session keeps it until the adapter's next update has metered its last usage.
+      if (state.pending > 0 || state.outbox_value !== null || state.session_open === 1) {
+        sql.revokeBuy.run(apiKey);
+      } else {
+        sql.deleteBuy.run(apiKey);
+      }
     }),
 
     addUsage: async (increments, batch) => {

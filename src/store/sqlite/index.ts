@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../clock.ts';
 import { proxyError } from '../../errors.ts';
 import type { Store } from '../store.ts';
+import { sqliteAdapter } from './adapter.ts';
 import { sqliteBuys } from './buys.ts';
 import { type CheckpointerOptions, startCheckpointer } from './checkpointer.ts';
 import { sqliteLocks } from './locks.ts';
@@ -88,6 +89,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteReporting(db),
     ...sqliteLocks(db, options.clock ?? systemClock),
     ...sqliteSubscriptions(db),
+    ...sqliteAdapter(db),
     isAvailable: () => db.open,
     probe: async () => probe.check(),
     watchChanges: async (onChange) => {

@@ -29,7 +29,8 @@ export function sqliteReporting(db: Database): ReportingStore {
        WHERE api_key = ? AND outbox_value IS NOT NULL AND correlation_number = ?`,
     ),
     deleteSpentRevoked: db.prepare(
-      'DELETE FROM buys WHERE api_key = ? AND revoked = 1 AND pending = 0 AND outbox_value IS NULL',
+      `DELETE FROM buys WHERE api_key = ? AND revoked = 1 AND pending = 0 AND outbox_value IS NULL
+       AND session_open = 0`,
     ),
     setHref: db.prepare(
       'INSERT INTO specifications (unit, href) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET href = excluded.href',

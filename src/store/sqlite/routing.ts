@@ -10,10 +10,10 @@ export function sqliteRouting(db: Database, routingChange: RoutingChange): Routi
     version: db.prepare('SELECT version FROM routing_version WHERE id = 1').pluck(),
     serviceExists: db.prepare('SELECT 1 FROM services WHERE public_path = ?').pluck(),
     insertService: db.prepare(
-      'INSERT INTO services (public_path, url, app_id, methods, is_context_broker) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO services (url, app_id, methods, is_context_broker, adapter, public_path) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     updateService: db.prepare(
-      'UPDATE services SET url = ?, app_id = ?, methods = ?, is_context_broker = ? WHERE public_path = ?',
+      'UPDATE services SET url = ?, app_id = ?, methods = ?, is_context_broker = ?, adapter = ? WHERE public_path = ?',
     ),
     getService: db.prepare<[string], ServiceRow>('SELECT * FROM services WHERE public_path = ?'),
     listServices: db.prepare<[], ServiceRow>('SELECT * FROM services ORDER BY public_path'),
@@ -53,9 +53,15 @@ export function sqliteRouting(db: Database, routingChange: RoutingChange): Routi
 
   return {
     addService: routingChange((service: Service, options?: { replace?: boolean }) => {
-      const row = [service.url, service.appId, service.methods.join(','), +service.isContextBroker];
+      const row = [
+        service.url,
+        service.appId,
+        service.methods.join(','),
+        +service.isContextBroker,
+        +(service.adapter ?? false),
+      ];
       if (!sql.serviceExists.get(service.publicPath)) {
-        sql.insertService.run(service.publicPath, ...row);
+        sql.insertService.run(...row, service.publicPath);
       } else if (options?.replace) {
         sql.updateService.run(...row, service.publicPath);
       } else {

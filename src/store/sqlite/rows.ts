@@ -14,6 +14,7 @@ export interface ServiceRow {
   app_id: string;
   methods: string;
   is_context_broker: number;
+  adapter: number;
 }
 
 export interface BuyRow {
@@ -24,6 +25,8 @@ export interface BuyRow {
   customer: string;
   unit: string;
   record_type: string;
+  client_key: string | null;
+  client_password: string | null;
 }
 
 export interface UsageRow extends BuyRow {
@@ -54,14 +57,15 @@ export interface SubscriptionRow {
 }
 
 export const BUY_COLUMNS =
-  'api_key, public_path, order_id, product_id, customer, unit, record_type';
+  'api_key, public_path, order_id, product_id, customer, unit, record_type, client_key, client_password';
 
 export const toService = (row: ServiceRow): Service => ({
   publicPath: row.public_path,
   url: row.url,
   appId: row.app_id,
-  methods: row.methods.split(','),
+  methods: row.methods === '' ? [] : row.methods.split(','),
   isContextBroker: row.is_context_broker === 1,
+  ...(row.adapter === 1 ? { adapter: true } : {}),
 });
 
 export const toBuy = (row: BuyRow): Buy => ({
@@ -72,6 +76,9 @@ export const toBuy = (row: BuyRow): Buy => ({
   customer: row.customer,
   unit: row.unit,
   recordType: row.record_type,
+  ...(row.client_key === null
+    ? {}
+    : { access: { clientKey: row.client_key, clientPassword: row.client_password ?? '' } }),
 });
 
 export const toReportable = (row: UsageRow): ReportableBuy => ({

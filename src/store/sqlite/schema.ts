@@ -91,6 +91,26 @@ export const migrations: readonly string[] = [
   -- JSON of a ReportStatus, NULL while reporting is fine.
   ALTER TABLE buys ADD COLUMN report_status TEXT;
   `,
+  // Adapter services (the sess API): products, client credentials and the session of each buy.
+  `
+  ALTER TABLE services ADD COLUMN adapter INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE buys ADD COLUMN client_key TEXT;
+  ALTER TABLE buys ADD COLUMN client_password TEXT;
+  ALTER TABLE buys ADD COLUMN client_ready INTEGER NOT NULL DEFAULT 0;
+  -- The current (or last) session: the total the adapter reported last, and up to when its time
+  -- is metered (epoch ms). NULL: no session yet.
+  ALTER TABLE buys ADD COLUMN session_total INTEGER;
+  ALTER TABLE buys ADD COLUMN session_counted_at INTEGER;
+  ALTER TABLE buys ADD COLUMN session_open INTEGER NOT NULL DEFAULT 0;
+  CREATE UNIQUE INDEX buys_by_client_key ON buys(client_key) WHERE client_key IS NOT NULL;
+  CREATE TABLE products (
+    product_id TEXT PRIMARY KEY,
+    public_path TEXT NOT NULL UNIQUE REFERENCES services(public_path) ON DELETE CASCADE,
+    password_hash TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    endpoint_address TEXT
+  );
+  `,
 ];
 
 export function migrate(db: Database): void {

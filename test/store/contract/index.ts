@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, test } from 'node:test';
 import type { Store } from '../../../src/store/store.ts';
+import { adapterContract } from './adapter.ts';
 import { buysContract } from './buys.ts';
 import { buy, type StoreFixture, type StoreHarness, weather } from './fixtures.ts';
 import { locksContract } from './locks.ts';
@@ -44,6 +45,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
     reportingContract(context);
     locksContract(context);
     subscriptionsContract(context);
+    adapterContract(context);
 
     test('probe answers while the store can be written and rejects once it is closed', async () => {
       await store.probe();

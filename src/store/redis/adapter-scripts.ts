@@ -1,0 +1,110 @@
+/**
+ * The scripts of adapter services: products and the session of an adapter buy; conventions as in
+ * scripts.ts. A buy's session lives in its JSON (`session`: total as %.17g, countedAt in epoch ms,
+ * open), so a session event and the usage it meters are one script.
+ */
+import { script } from './script.ts';
+
+export const adapterScripts = {
+  // ARGV[2]: product id, ARGV[3]: public path, ARGV[4]: product JSON, ARGV[5]: '1' to replace.
+  setProduct: script(
+    ['services', 'products'],
+    `local productId, path = ARGV[2], ARGV[3]
+    local service = redis.call('HGET', services, path)
+    if not service then return {'SERVICE_NOT_FOUND', path} end
+    if cjson.decode(service).adapter ~= '1' then return {'SERVICE_NOT_ADAPTER', path} end
+    local product = cjson.decode(ARGV[4])
+    local entries = redis.call('HGETALL', products)
+    for i = 1, #entries, 2 do
+      local existing = cjson.decode(entries[i + 1])
+      if existing.publicPath == path then
+        if ARGV[5] ~= '1' then return {'PRODUCT_EXISTS', path} end
+        -- New credentials; the configuration stays, what was given added to it.
+        for key, value in pairs(product.config) do existing.config[key] = value end
+        product.config, product.endpointAddress = existing.config, existing.endpointAddress
+        redis.call('HDEL', products, entries[i])
+      end
+    end
+    redis.call('HSET', products, productId, cjson.encode(product))
+    return 'OK'`,
+  ),
+
+  // ARGV[2]: product id, ARGV[3]: config JSON, ARGV[4]: endpoint address ('' for none).
+  setProductConfig: script(
+    ['products'],
+    `local raw = redis.call('HGET', products, ARGV[2])
+    if not raw then return {'PRODUCT_NOT_FOUND', ARGV[2]} end
+    local product = cjson.decode(raw)
+    product.config = cjson.decode(ARGV[3])
+    if ARGV[4] == '' then product.endpointAddress = nil else product.endpointAddress = ARGV[4] end
+    redis.call('HSET', products, ARGV[2], cjson.encode(product))
+    return 'OK'`,
+  ),
+
+  // ARGV[2]: client key.
+  setClientReady: script(
+    ['clients', 'buys'],
+    `local apiKey = redis.call('HGET', clients, ARGV[2])
+    if not apiKey then return 'OK' end
+    local raw = redis.call('HGET', buys, apiKey)
+    if not raw then return 'OK' end
+    local buy = cjson.decode(raw)
+    if buy.revoked or buy.ready then return 'OK' end
+    buy.ready = true
+    redis.call('HSET', buys, apiKey, cjson.encode(buy))
+    return 'OK'`,
+  ),
+
+  // ARGV[2]: client key, ARGV[3]: start, update or stop, ARGV[4]: the update's units, ARGV[5]:
+  // now (epoch ms). Answers {result, amount}: the rule of applySessionEvent (store/adapter.ts).
+  recordSession: script(
+    ['clients', 'buys', 'pending', 'identities'],
+    `local event, units, now = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+    local apiKey = redis.call('HGET', clients, ARGV[2])
+    local raw = apiKey and redis.call('HGET', buys, apiKey)
+    if not raw then return {'not-found', '0'} end
+    local buy = cjson.decode(raw)
+    local revoked = buy.revoked
+    if revoked and event == 'start' then return {'revoked', '0'} end
+    local s = buy.session
+    local open = s ~= nil and s.open
+    if not revoked and event == 'update' and not open then return {'no-session', '0'} end
+    local openTime = 0
+    if open then openTime = math.max(0, now - s.countedAt) end
+    local timeAmount = 0
+    if buy.unit == 'millisecond' then timeAmount = openTime end
+    local amount = 0
+    if event == 'start' then
+      amount = timeAmount
+      if buy.unit == 'call' then amount = amount + 1 end
+      s = { total = '0', countedAt = now, open = true }
+      buy.ready = true
+    elseif event == 'stop' then
+      if open then
+        amount = timeAmount
+        s.countedAt, s.open = now, false
+      end
+    elseif open and units ~= tonumber(s.total) then
+      local added = units
+      if units > tonumber(s.total) then added = units - tonumber(s.total) end
+      if buy.unit == 'megabyte' then amount = added / 1048576
+      elseif buy.unit == 'millisecond' then amount = openTime end
+      s = { total = exact(units), countedAt = now, open = true }
+    end
+    -- A deleted buy's session ends with the update that meters its last usage.
+    if s and revoked then s.open = false end
+    local left = tonumber(redis.call('HGET', pending, apiKey)) + amount
+    redis.call('HSET', pending, apiKey, exact(left))
+    if revoked and left == 0 and not buy.outboxValue then
+      redis.call('HDEL', buys, apiKey)
+      redis.call('HDEL', pending, apiKey)
+      redis.call('HDEL', identities, buy.identity)
+      redis.call('HDEL', clients, ARGV[2])
+    else
+      buy.session = s
+      redis.call('HSET', buys, apiKey, cjson.encode(buy))
+    end
+    if revoked then return {'revoked', exact(amount)} end
+    return {'recorded', exact(amount)}`,
+  ),
+} as const;

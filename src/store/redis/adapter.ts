@@ -1,0 +1,77 @@
+import type { AdapterClient, AdapterStore, Product, SessionOutcome } from '../adapter.ts';
+import type { RedisContext } from './connection.ts';
+import { parseBuy } from './rows.ts';
+
+type ProductEntry = Omit<Product, 'productId'>;
+
+const toProduct = (productId: string, json: string): Product => {
+  const p = JSON.parse(json) as ProductEntry;
+  // cjson writes an empty table as {}; a config is never an array.
+  const config = Array.isArray(p.config) ? {} : p.config;
+  return {
+    productId,
+    publicPath: p.publicPath,
+    passwordHash: p.passwordHash,
+    config,
+    ...(p.endpointAddress === undefined ? {} : { endpointAddress: p.endpointAddress }),
+  };
+};
+
+/** Products, client credentials and sessions of adapter services in Redis. */
+export function redisAdapter({ redis, keys, change, durableRun }: RedisContext): AdapterStore {
+  const getClient = async (clientKey: string): Promise<AdapterClient | undefined> => {
+    const apiKey = await redis.hget(keys.of('clients'), clientKey);
+    const json = apiKey === null ? null : await redis.hget(keys.of('buys'), apiKey);
+    if (apiKey === null || json === null) return undefined;
+    const b = parseBuy(json);
+    return {
+      apiKey,
+      publicPath: b.publicPath,
+      unit: b.unit,
+      access: { clientKey, clientPassword: b.clientPassword ?? '' },
+      revoked: b.revoked,
+      ready: b.ready === true,
+      session: b.session && {
+        total: Number(b.session.total),
+        countedAt: b.session.countedAt,
+        open: b.session.open,
+      },
+    };
+  };
+  return {
+    setProduct: (product, options) => {
+      const { productId, ...entry } = product;
+      return change(
+        'setProduct',
+        productId,
+        product.publicPath,
+        JSON.stringify(entry),
+        options?.replace ? '1' : '0',
+      );
+    },
+    getProduct: async (productId) => {
+      const json = await redis.hget(keys.of('products'), productId);
+      return json === null ? undefined : toProduct(productId, json);
+    },
+    findProduct: async (publicPath) => {
+      const all = await redis.hgetall(keys.of('products'));
+      return Object.entries(all)
+        .map(([productId, json]) => toProduct(productId, json))
+        .find((product) => product.publicPath === publicPath);
+    },
+    setProductConfig: (productId, config, endpointAddress) =>
+      change('setProductConfig', productId, JSON.stringify(config), endpointAddress ?? ''),
+    getClient,
+    setClientReady: (clientKey) => change('setClientReady', clientKey),
+    recordSession: async (clientKey, event, nowMs) => {
+      const units = event.kind === 'update' ? event.units : 0;
+      const [result, amount] = (await durableRun('recordSession', [
+        clientKey,
+        event.kind,
+        units,
+        nowMs,
+      ])) as [SessionOutcome['result'], string];
+      return { result, amount: Number(amount) };
+    },
+  };
+}
