@@ -15,6 +15,7 @@ import {
   ipAddress,
   nonEmpty,
   oneOf,
+  originList,
   type Parse,
   port,
   portOrOff,
@@ -128,6 +129,16 @@ export interface Config {
     /** Worker processes sharing the proxy port (node:cluster); 1 runs in this process. */
     workers: number;
   };
+  /** The adapter API (Privatix `sess` JSON-RPC) for services that are not HTTP. */
+  adapter: {
+    /** 0: off. */
+    port: number;
+    bind: string;
+    /** CIDRs adapters may connect from. */
+    trusted: string[];
+    /** Browser origins a WebSocket upgrade may come from (one without `Origin` is no browser). */
+    origins: string[];
+  };
 }
 
 export function defaultConfig(): Config {
@@ -199,6 +210,7 @@ export function defaultConfig(): Config {
     },
     log: { level: 'info', access_log: true },
     ops: { port: 9091, bind: '127.0.0.1', workers: 1 },
+    adapter: { port: 0, bind: '127.0.0.1', trusted: ['127.0.0.1/32', '::1/128'], origins: [] },
   };
 }
 
@@ -466,6 +478,25 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'ops.workers',
     workerCount,
     'worker processes sharing the proxy port; `auto`: one per available core',
+  ),
+  variable(
+    'ADAPTER_PORT',
+    'adapter.port',
+    portOrOff,
+    'port of the adapter API (`/ws` and `/http`, JSON-RPC) for services that are not HTTP (0: off)',
+  ),
+  variable('ADAPTER_BIND', 'adapter.bind', ipAddress, 'address the adapter API binds'),
+  variable(
+    'ADAPTER_TRUSTED',
+    'adapter.trusted',
+    cidrList,
+    'CIDRs adapters may connect from (comma-separated)',
+  ),
+  variable(
+    'ADAPTER_ORIGINS',
+    'adapter.origins',
+    originList,
+    'browser origins a WebSocket to the adapter API may come from (comma-separated; none by default)',
   ),
 ];
 

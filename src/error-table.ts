@@ -245,6 +245,19 @@ export const errorEntries = {
     message: (url: string) => `Invalid url format: "${url}" (an http or https URL is expected).`,
   },
   INVALID_APP_ID: { status: 422, message: () => 'Undefined appId' },
+  INVALID_ENDPOINT_ADDRESS: {
+    status: 422,
+    message: (address: string) =>
+      `Invalid endpoint address: "${address}" (a URI or host:port without spaces is expected).`,
+  },
+  ADAPTER_SERVICE_OPTIONS: {
+    exit: 1,
+    message: () => 'An adapter service takes no HTTP methods and cannot be a Context Broker.',
+  },
+  INVALID_PRODUCT_CONFIG: {
+    exit: 1,
+    message: (entry: string) => `Invalid --config entry "${entry}": key=value is expected.`,
+  },
   INVALID_METHOD: {
     status: 422,
     message: (method: string, supported: string) =>

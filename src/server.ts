@@ -12,6 +12,8 @@ import type { Config } from '../config.ts';
 import { loadAccountingModules } from './accounting/load-modules.ts';
 import type { AccountingModule } from './accounting/module.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
+import { startAdapterApi } from './adapter/adapter-api.ts';
+import type { AdapterListener } from './adapter/adapter-listener.ts';
 import { createIdmClient, type IdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -41,6 +43,8 @@ export interface RunningProxy {
   orion: OrionSupport | undefined;
   /** The ops listener's port, when this process serves it. */
   opsPort: number | undefined;
+  /** The adapter API's port, when it is on. */
+  adapterPort: number | undefined;
   /** Absent when nobody reads them (ops listener off and not a cluster worker). */
   metrics: Metrics | undefined;
   readiness: Readiness;
@@ -172,11 +176,15 @@ export async function startProxy(
   // Every listener of the proxy, in one place.
   const server = createListener(config, app.handle);
   let opsPort: number | undefined;
+  let adapter: AdapterListener | undefined;
   try {
     port = await listen(server, config.accounting_proxy.port);
     opsPort = await ops.listen();
+    const feed = { current: () => routing.table.state, onReload: routing.onReload };
+    adapter = await startAdapterApi({ config: config.adapter, store, routing: feed, clock, log });
   } catch (error) {
     server.close();
+    await ops.close();
     await routing.stop();
     await forwarder.close();
     await orion?.close();
@@ -229,6 +237,7 @@ export async function startProxy(
     usage,
     orion,
     opsPort,
+    adapterPort: adapter?.port,
     metrics,
     readiness: ops.readiness,
     async close() {
@@ -249,6 +258,8 @@ export async function startProxy(
         log.warn('grace period over: closing the connections still open');
         server.closeAllConnections();
       }
+      // Adapters reconnect (dapp-openvpn retries); a call under way has committed or not at all.
+      await adapter?.close();
       await routing.stop();
       await usage.stop();
       // Usage still uncommitted after the grace period (store down) is logged as lost below.

@@ -5,6 +5,7 @@
  * every message is capped.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { type AccountingProxyError, isProxyError, proxyError } from '../errors.ts';
@@ -51,11 +52,21 @@ export async function startAdapterListener(
   const untrusted = (req: IncomingMessage) =>
     addressIn(trusted, req.socket.remoteAddress)
       ? undefined
-      : proxyError(
-          'ADAPTER_UNTRUSTED_ADDRESS',
-          (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
-        );
+      : proxyError('ADAPTER_UNTRUSTED_ADDRESS', addressOf(req));
   const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?')[0];
+  const addressOf = (req: IncomingMessage) =>
+    (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  // HTTP requests on one keep-alive connection share what was verified on it, as a WebSocket's
+  // messages do.
+  const httpState = new WeakMap<Socket, Map<string, unknown>>();
+  const stateOf = (socket: Socket) => {
+    let state = httpState.get(socket);
+    if (!state) {
+      state = new Map();
+      httpState.set(socket, state);
+    }
+    return state;
+  };
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse) {
     const refused = untrusted(req);
@@ -70,7 +81,11 @@ export async function startAdapterListener(
     try {
       const body = await readBody(req, MAX_MESSAGE_BYTES);
       // HTTP cannot carry notifications: a subscription is refused as go-ethereum refuses it.
-      const answer = await rpc.handle(body.toString('utf8'), { subscriptions: new Map() });
+      const answer = await rpc.handle(body.toString('utf8'), {
+        subscriptions: new Map(),
+        remoteAddress: addressOf(req),
+        state: stateOf(req.socket),
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(answer ?? '');
     } catch (error) {
@@ -94,6 +109,8 @@ export async function startAdapterListener(
       const connection: RpcConnection = {
         push: (text) => ws.send(text),
         subscriptions: new Map(),
+        remoteAddress: addressOf(req),
+        state: new Map(),
       };
       // One message at a time, in order, as go-ethereum reads a connection.
       let queue = Promise.resolve();

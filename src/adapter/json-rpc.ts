@@ -20,7 +20,7 @@ export class RpcError extends Error {
 
 export interface RpcMethod {
   params: readonly ParamSpec[];
-  call(args: unknown[]): Promise<unknown> | unknown;
+  call(args: unknown[], connection: RpcConnection): Promise<unknown> | unknown;
 }
 
 export interface RpcSubscription {
@@ -30,7 +30,11 @@ export interface RpcSubscription {
    * Starts sending `notify(result)` until `stop` is called; rejects (an RpcError) to refuse the
    * subscription.
    */
-  start(args: unknown[], notify: (result: unknown) => void): Promise<() => void>;
+  start(
+    args: unknown[],
+    notify: (result: unknown) => void,
+    connection: RpcConnection,
+  ): Promise<() => void>;
 }
 
 export interface RpcService {
@@ -47,6 +51,10 @@ export interface RpcConnection {
   push?(text: string): void;
   /** Subscriptions of this connection, ended when it closes. */
   readonly subscriptions: Map<string, () => void>;
+  /** The peer's IP address. */
+  readonly remoteAddress: string;
+  /** What methods remember for the connection's lifetime (verified credentials). */
+  readonly state: Map<string, unknown>;
 }
 
 type Id = string | number | null;
@@ -107,14 +115,17 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
     }
     const args = decodeParams(params, [{ type: 'string' }, ...subscription.params]).slice(1);
     const subscriptionIdText = subscriptionId();
-    const stop = await subscription.start(args, (result) =>
-      push(
-        JSON.stringify({
-          jsonrpc: VERSION,
-          method: `${service.namespace}_subscription`,
-          params: { subscription: subscriptionIdText, result },
-        }),
-      ),
+    const stop = await subscription.start(
+      args,
+      (result) =>
+        push(
+          JSON.stringify({
+            jsonrpc: VERSION,
+            method: `${service.namespace}_subscription`,
+            params: { subscription: subscriptionIdText, result },
+          }),
+        ),
+      connection,
     );
     connection.subscriptions.set(subscriptionIdText, stop);
     return answer(id, subscriptionIdText);
@@ -154,7 +165,8 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
             `the method ${message.method} does not exist/is not available`,
           );
         } else {
-          response = answer(id, await method.call(decodeParams(message.params, method.params)));
+          const args = decodeParams(message.params, method.params);
+          response = answer(id, await method.call(args, connection));
         }
       }
     } catch (error) {

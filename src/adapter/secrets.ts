@@ -2,7 +2,7 @@
  * Secrets of the adapter API: product and client passwords are random (192 bits), shown once;
  * only a scrypt hash of a product password is stored, and checked in constant time.
  */
-import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 
 const COST: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>> = { N: 16384, r: 8, p: 1 };
 const KEY_BYTES = 32;
@@ -42,4 +42,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (!Object.values(options).every((v) => Number.isInteger(v) && v > 0)) return false;
   const key = await derive(password, Buffer.from(salt, 'base64url'), options, expected.length);
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+const digest = (secret: string) => createHash('sha256').update(secret).digest();
+
+/** Whether two secrets are equal, in a time that says nothing about where they differ. */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
 }

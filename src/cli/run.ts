@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AccountingProxyError } from '../errors.ts';
 import { packageVersion } from '../package-version.ts';
+import { registerAddProduct } from './commands/add-product.ts';
 import { registerAddService } from './commands/add-service.ts';
 import {
   registerAddAdmin,
@@ -42,6 +43,7 @@ function buildProgram(io: CliIo): Command {
     registerUsage,
     registerReport,
     registerResume,
+    registerAddProduct,
   ]) {
     register(program, io);
   }

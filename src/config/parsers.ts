@@ -108,6 +108,30 @@ export const cidrList: Parse<string[]> = (raw, name) => {
   return cidrs;
 };
 
+/** Web origins (`https://console.example.com`), comma-separated. */
+export const originList: Parse<string[]> = (raw, name) => {
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    let parsed: string | undefined;
+    try {
+      parsed = new URL(origin).origin;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== origin) {
+      return fail(
+        name,
+        'a comma-separated list of origins such as https://console.example.com',
+        raw,
+      );
+    }
+  }
+  return origins;
+};
+
 /** A CIDR list, or `none` for an empty one. */
 export const cidrListOrNone: Parse<string[]> = (raw, name) =>
   raw.trim() === 'none' ? [] : cidrList(raw, name);

@@ -122,6 +122,15 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     const route = routing.table.route(url);
     if (!route) return refuseUnlessChanged(proxyError('TOKEN_SCOPE'));
     trace.service = route.service.publicPath;
+    // Its buyers connect to the service itself; the adapter API meters them.
+    if (route.service.adapter) {
+      return refuse(
+        req,
+        res,
+        trace,
+        proxyError('ADAPTER_SERVICE_NOT_HTTP', route.service.publicPath),
+      );
+    }
     if (route.service.appId !== user.appId) return refuseUnlessChanged(proxyError('TOKEN_SCOPE'));
     const { entry } = route;
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
+import type { RoutingState, Store } from '../store/store.ts';
 import { RoutingTable } from './routing-table.ts';
 
 export interface RoutingSync {
@@ -14,6 +14,8 @@ export interface RoutingSync {
    * `recheckGapMs`, so a flood of refused requests costs the store a bounded number of reads.
    */
   recheck(): Promise<void>;
+  /** Calls `listener` with each routing state loaded from now on; answers the function that stops. */
+  onReload(listener: (state: RoutingState) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function startRoutingSync(
   let table = new RoutingTable(await store.loadRoutingState());
   let failing = false;
   let running: Promise<void> | undefined;
+  const listeners = new Set<(state: RoutingState) => void>();
 
   const reloadIfChanged = async () => {
     try {
@@ -40,6 +43,7 @@ export async function startRoutingSync(
         table = new RoutingTable(await store.loadRoutingState());
         version = current;
         log.debug({ version }, 'routing state reloaded');
+        for (const listener of listeners) listener(table.state);
       }
       if (failing) log.info('routing state readable again');
       failing = false;
@@ -89,6 +93,10 @@ export async function startRoutingSync(
     },
     refresh,
     recheck,
+    onReload: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     stop: async () => {
       clearInterval(timer);
       await unwatch();

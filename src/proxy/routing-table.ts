@@ -28,7 +28,7 @@ export class RoutingTable {
   // Keyed by a digest of the API key, so the lookup's timing says nothing about a guessed key.
   readonly #buys = new Map<string, Buy>();
 
-  constructor(state: RoutingState) {
+  constructor(readonly state: RoutingState) {
     for (const service of state.services) {
       this.#services.set(service.publicPath, {
         service,

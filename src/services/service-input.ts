@@ -69,6 +69,21 @@ export interface ServiceRules {
   contextBrokerEnabled: boolean;
 }
 
+// Printable, no spaces, a sane length: the endpoint is shown to buyers, not dialled by the proxy.
+const ENDPOINT_ADDRESS = /^[\x21-\x7e]{1,2048}$/;
+
+/** An adapter service: its endpoint address is whatever its buyers' clients connect to. */
+export function parseAdapterService(
+  input: Pick<ServiceInput, 'publicPath' | 'url' | 'appId'>,
+  rules: Pick<ServiceRules, 'reservedPaths'>,
+): Service {
+  const publicPath = validatePublicPath(input.publicPath, rules.reservedPaths);
+  if (!ENDPOINT_ADDRESS.test(input.url)) throw proxyError('INVALID_ENDPOINT_ADDRESS', input.url);
+  const appId = input.appId.trim();
+  if (appId === '') throw proxyError('INVALID_APP_ID');
+  return { publicPath, url: input.url, appId, methods: [], isContextBroker: false, adapter: true };
+}
+
 export function parseService(input: ServiceInput, rules: ServiceRules): Service {
   const publicPath = validatePublicPath(input.publicPath, rules.reservedPaths);
   const url = normalizeServiceUrl(input.url);

@@ -1,8 +1,10 @@
 import type { RequestHandler } from 'express';
+import { newClientAccess } from '../../adapter/client-access.ts';
 import { generateApiKey } from '../../buys/api-key.ts';
 import { isProxyError, proxyError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { pathOfUrl, resolveService } from '../../services/resolve-service.ts';
+import { ADAPTER_UNITS } from '../../store/adapter.ts';
 import type { Buy, Store } from '../../store/store.ts';
 import { deleteBuySchema, newBuySchema, parseBody } from '../schemas.ts';
 
@@ -32,6 +34,10 @@ export function newBuyRoute(options: BuyRouteOptions): RequestHandler {
     const body = parseBody(schema, req.body);
     const { path, service } = await serviceOf(options.store, body.productSpecification.url);
     if (!service) throw proxyError('ADMIN_UNKNOWN_SERVICE', path);
+    const unit = body.productSpecification.unit;
+    if (service.adapter && !(ADAPTER_UNITS as readonly string[]).includes(unit)) {
+      throw proxyError('ADAPTER_UNIT', unit, ADAPTER_UNITS.join(', '));
+    }
     const buy = await options.store.addBuy({
       apiKey: generateApiKey(),
       publicPath: service.publicPath,
@@ -40,6 +46,8 @@ export function newBuyRoute(options: BuyRouteOptions): RequestHandler {
       customer: body.customer,
       unit: body.productSpecification.unit,
       recordType: body.productSpecification.recordType,
+      // Kept when bought again, like the API key.
+      ...(service.adapter ? { access: newClientAccess() } : {}),
     });
     await options.refreshRouting();
     options.log.info(

@@ -1,10 +1,22 @@
 import type { RequestHandler } from 'express';
-import type { Store } from '../../store/store.ts';
+import { clientAccess } from '../../adapter/messages.ts';
+import type { Buy, Store } from '../../store/store.ts';
 import { userOf } from '../authenticate.ts';
+
+/** What the buyer of an adapter service connects with: its credentials, the endpoint, the config. */
+async function accessOf(store: Store, buy: Buy) {
+  if (!buy.access) return {};
+  const [service, product] = await Promise.all([
+    store.getService(buy.publicPath),
+    store.findProduct(buy.publicPath),
+  ]);
+  return service ? { access: clientAccess(service, product, buy.access) } : {};
+}
 
 /**
  * `GET keys`: the caller's buys with their API keys and the public URL of each service, built from
- * the proxy's own scheme and the Host the caller used (port included).
+ * the proxy's own scheme and the Host the caller used (port included); a buy of an adapter service
+ * adds its `access`.
  */
 export function keysRoute(
   store: Store,
@@ -15,12 +27,15 @@ export function keysRoute(
     const host = req.headers.host ?? `localhost:${options.port()}`;
     const buys = await store.listBuys({ customer: userOf(res).id });
     res.status(200).json(
-      buys.map((buy) => ({
-        apiKey: buy.apiKey,
-        orderId: buy.orderId,
-        productId: buy.productId,
-        url: `${scheme}://${host}${buy.publicPath}`,
-      })),
+      await Promise.all(
+        buys.map(async (buy) => ({
+          apiKey: buy.apiKey,
+          orderId: buy.orderId,
+          productId: buy.productId,
+          url: `${scheme}://${host}${buy.publicPath}`,
+          ...(await accessOf(store, buy)),
+        })),
+      ),
     );
   };
 }

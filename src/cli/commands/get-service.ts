@@ -10,7 +10,8 @@ const row = (s: Service) => [
   s.url,
   s.appId,
   s.isContextBroker ? 'yes' : 'no',
-  s.methods.join(','),
+  // An adapter service is not forwarded to: it has no methods, its URL is its endpoint address.
+  s.adapter ? '(adapter API)' : s.methods.join(','),
 ];
 
 export function registerGetService(program: Command, io: CliIo): void {
