@@ -99,7 +99,14 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
       ? service.methods[name.slice(prefix.length)]
       : undefined;
 
-  async function subscribe(id: Id, params: unknown, connection: RpcConnection) {
+  // Notifications of a new subscription wait until the answer carrying its id has been written, as
+  // go-ethereum's do: `releases` are run once the message's answer is handed to the transport.
+  async function subscribe(
+    id: Id,
+    params: unknown,
+    connection: RpcConnection,
+    releases: (() => void)[],
+  ) {
     const { push } = connection;
     if (!push) return failure(id, -32000, 'notifications not supported');
     if (!Array.isArray(params)) return failure(id, -32602, 'non-array args');
@@ -115,18 +122,25 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
     }
     const args = decodeParams(params, [{ type: 'string' }, ...subscription.params]).slice(1);
     const subscriptionIdText = subscriptionId();
+    let held: string[] | undefined = [];
     const stop = await subscription.start(
       args,
-      (result) =>
-        push(
-          JSON.stringify({
-            jsonrpc: VERSION,
-            method: `${service.namespace}_subscription`,
-            params: { subscription: subscriptionIdText, result },
-          }),
-        ),
+      (result) => {
+        const text = JSON.stringify({
+          jsonrpc: VERSION,
+          method: `${service.namespace}_subscription`,
+          params: { subscription: subscriptionIdText, result },
+        });
+        if (held) held.push(text);
+        else push(text);
+      },
       connection,
     );
+    releases.push(() => {
+      const texts = held ?? [];
+      held = undefined;
+      for (const text of texts) push(text);
+    });
     connection.subscriptions.set(subscriptionIdText, stop);
     return answer(id, subscriptionIdText);
   }
@@ -140,7 +154,11 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
     return answer(id, true);
   }
 
-  async function call(message: Message, connection: RpcConnection): Promise<object | undefined> {
+  async function call(
+    message: Message,
+    connection: RpcConnection,
+    releases: (() => void)[],
+  ): Promise<object | undefined> {
     const notification = !('id' in message);
     if (
       typeof message.method !== 'string' ||
@@ -153,7 +171,7 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
     let response: object;
     try {
       if (message.method === `${prefix}subscribe`) {
-        response = await subscribe(id, message.params, connection);
+        response = await subscribe(id, message.params, connection, releases);
       } else if (message.method === `${prefix}unsubscribe`) {
         response = unsubscribe(id, message.params, connection);
       } else {
@@ -182,24 +200,42 @@ export function createJsonRpcServer(service: RpcService): JsonRpcServer {
 
   return {
     async handle(text, connection) {
-      let parsed: unknown;
+      const releases: (() => void)[] = [];
       try {
-        parsed = JSON.parse(text);
-      } catch {
-        return JSON.stringify(failure(null, -32700, 'parse error'));
+        return await answerMessage(text, connection, releases);
+      } finally {
+        // After the transport has written the answer: it does so as soon as this resolves.
+        if (releases.length > 0) {
+          setImmediate(() => {
+            for (const release of releases) release();
+          });
+        }
       }
-      if (!Array.isArray(parsed)) {
-        const response = await call(asMessage(parsed), connection);
-        return response && JSON.stringify(response);
-      }
-      if (parsed.length === 0) return JSON.stringify(failure(null, -32600, 'empty batch'));
-      const responses: object[] = [];
-      // In order, one after another: an adapter's batch is a sequence (go-ethereum runs it so).
-      for (const item of parsed) {
-        const response = await call(asMessage(item), connection);
-        if (response) responses.push(response);
-      }
-      return responses.length > 0 ? JSON.stringify(responses) : undefined;
     },
   };
+
+  async function answerMessage(
+    text: string,
+    connection: RpcConnection,
+    releases: (() => void)[],
+  ): Promise<string | undefined> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return JSON.stringify(failure(null, -32700, 'parse error'));
+    }
+    if (!Array.isArray(parsed)) {
+      const response = await call(asMessage(parsed), connection, releases);
+      return response && JSON.stringify(response);
+    }
+    if (parsed.length === 0) return JSON.stringify(failure(null, -32600, 'empty batch'));
+    const responses: object[] = [];
+    // In order, one after another: an adapter's batch is a sequence (go-ethereum runs it so).
+    for (const item of parsed) {
+      const response = await call(asMessage(item), connection, releases);
+      if (response) responses.push(response);
+    }
+    return responses.length > 0 ? JSON.stringify(responses) : undefined;
+  }
 }
