@@ -18,6 +18,10 @@ const hostOf = (address: string) => {
 export const isLoopbackAddress = (address: string) =>
   LOOPBACK.has(address) || LOOPBACK.has(hostOf(address));
 
+/** A Go map as encoding/json writes it: keys sorted. */
+const goMap = (map: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
 export const serviceEndpointAddress = (service: Service, product: Product) =>
   product.endpointAddress ?? service.url;
 
@@ -52,7 +56,7 @@ export function endpointMessage(service: Service, product: Product, client: Adap
     username: clientKey,
     password: clientPassword,
     // A Go []byte: base64 of the configuration's JSON.
-    additionalParams: Buffer.from(JSON.stringify(product.config)).toString('base64'),
+    additionalParams: Buffer.from(JSON.stringify(goMap(product.config))).toString('base64'),
     countryStatus: null,
   };
 }
@@ -87,7 +91,7 @@ export function offeringMessage(service: Service, product: Product, unit: string
     maxSuspendTime: 0,
     maxInactiveTimeSec: 0,
     freeUnits: 0,
-    additionalParams: product.config,
+    additionalParams: goMap(product.config),
     autoPopUp: null,
     somcType: 0,
     somcData: '',

@@ -64,20 +64,25 @@ export function createSessService(options: SessServiceOptions): RpcService {
     return service;
   };
 
+  /** The channel's end: a buy that ended and was removed is still a channel no longer active. */
+  const missing = async (product: Product, clientKey: string) =>
+    (await store.endedClient(clientKey)) === product.publicPath
+      ? sessError('nonActiveChannel')
+      : sessError('channelNotFound');
+
   /** The buy with this client key, if it is one of the product's service. */
   const clientOf = async (product: Product, clientKey: string): Promise<AdapterClient> => {
     const client = await store.getClient(clientKey);
-    if (!client || client.publicPath !== product.publicPath) throw sessError('channelNotFound');
+    if (!client) throw await missing(product, clientKey);
+    if (client.publicPath !== product.publicPath) throw sessError('channelNotFound');
     return client;
   };
 
-  const record = async (client: AdapterClient, event: SessionEvent) => {
-    const outcome = await store.recordSession(
-      client.access.clientKey,
-      event,
-      Math.round(clock.now()),
-    );
-    if (outcome.result === 'not-found') throw sessError('channelNotFound');
+  const record = async (product: Product, client: AdapterClient, event: SessionEvent) => {
+    const { clientKey } = client.access;
+    const outcome = await store.recordSession(clientKey, event, Math.round(clock.now()));
+    // Removed since it was read: its last usage was reported meanwhile.
+    if (outcome.result === 'not-found') throw await missing(product, clientKey);
     return outcome;
   };
 
@@ -107,7 +112,7 @@ export function createSessService(options: SessServiceOptions): RpcService {
       async (_, product, clientKey: string) => {
         const client = await clientOf(product, clientKey);
         const service = serviceOf(product);
-        const outcome = await record(client, { kind: 'start' });
+        const outcome = await record(product, client, { kind: 'start' });
         if (outcome.result === 'revoked') throw sessError('nonActiveChannel');
         log.info({ service: product.publicPath }, 'adapter session started');
         return offeringMessage(service, product, client.unit);
@@ -120,17 +125,21 @@ export function createSessService(options: SessServiceOptions): RpcService {
       [text, { type: 'uint64' }, { type: 'bool', optional: true }],
       async (_, product, clientKey: string, units: number, stop: boolean | undefined) => {
         const client = await clientOf(product, clientKey);
-        const outcome = await record(client, { kind: 'update', units });
+        const outcome = await record(product, client, { kind: 'update', units });
         if (outcome.result === 'revoked') throw sessError('nonActiveChannel');
         if (outcome.result === 'no-session') throw sessError('sessionNotFound');
-        if (stop) await record(client, { kind: 'stop' });
+        if (stop) await record(product, client, { kind: 'stop' });
         return null;
       },
     ),
 
     stopSession: method('stopSession', [text], async (_, product, clientKey: string) => {
-      const client = await clientOf(product, clientKey);
-      await record(client, { kind: 'stop' });
+      try {
+        await record(product, await clientOf(product, clientKey), { kind: 'stop' });
+      } catch (error) {
+        // A stop of a channel no longer active is no error (dappctrl answers it so).
+        if (!(error instanceof SessError && error.sessName === 'nonActiveChannel')) throw error;
+      }
       log.info({ service: product.publicPath }, 'adapter session stopped');
       return null;
     }),

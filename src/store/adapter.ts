@@ -80,6 +80,8 @@ export interface AdapterStore {
   ): Promise<void>;
   /** The buy with this client key, revoked or not. */
   getClient(clientKey: string): Promise<AdapterClient | undefined>;
+  /** The service of a client key whose buy ended and was removed. */
+  endedClient(clientKey: string): Promise<string | undefined>;
   /** No-op for an unknown or revoked client key. */
   setClientReady(clientKey: string): Promise<void>;
   /**

@@ -58,7 +58,7 @@ export const adapterScripts = {
   // ARGV[2]: client key, ARGV[3]: start, update or stop, ARGV[4]: the update's units, ARGV[5]:
   // now (epoch ms). Answers {result, amount}: the rule of applySessionEvent (store/adapter.ts).
   recordSession: script(
-    ['clients', 'buys', 'pending', 'identities'],
+    ['clients', 'buys', 'pending', 'identities', 'ended-clients'],
     `local event, units, now = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
     local apiKey = redis.call('HGET', clients, ARGV[2])
     local raw = apiKey and redis.call('HGET', buys, apiKey)
@@ -100,6 +100,7 @@ export const adapterScripts = {
       redis.call('HDEL', pending, apiKey)
       redis.call('HDEL', identities, buy.identity)
       redis.call('HDEL', clients, ARGV[2])
+      redis.call('HSET', endedClients, ARGV[2], buy.publicPath)
     else
       buy.session = s
       redis.call('HSET', buys, apiKey, cjson.encode(buy))

@@ -62,6 +62,8 @@ export function redisAdapter({ redis, keys, change, durableRun }: RedisContext):
     setProductConfig: (productId, config, endpointAddress) =>
       change('setProductConfig', productId, JSON.stringify(config), endpointAddress ?? ''),
     getClient,
+    endedClient: async (clientKey) =>
+      (await redis.hget(keys.of('ended-clients'), clientKey)) ?? undefined,
     setClientReady: (clientKey) => change('setClientReady', clientKey),
     recordSession: async (clientKey, event, nowMs) => {
       const units = event.kind === 'update' ? event.units : 0;

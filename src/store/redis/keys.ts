@@ -18,6 +18,7 @@ export const STORE_KEYS = [
   'subscriptions',
   'products',
   'clients',
+  'ended-clients',
 ] as const;
 
 export type StoreKey = (typeof STORE_KEYS)[number];

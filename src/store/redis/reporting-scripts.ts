@@ -29,7 +29,7 @@ export const reportingScripts = {
 
   // ARGV[2]: apiKey, ARGV[3]: the correlation number the usage API took.
   completeRecord: script(
-    ['buys', 'pending', 'identities', 'clients'],
+    ['buys', 'pending', 'identities', 'clients', 'ended-clients'],
     `local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)
     if not raw then return 'OK' end
@@ -43,7 +43,10 @@ export const reportingScripts = {
       redis.call('HDEL', buys, apiKey)
       redis.call('HDEL', pending, apiKey)
       redis.call('HDEL', identities, buy.identity)
-      if buy.clientKey then redis.call('HDEL', clients, buy.clientKey) end
+      if buy.clientKey then
+        redis.call('HDEL', clients, buy.clientKey)
+        redis.call('HSET', endedClients, buy.clientKey, buy.publicPath)
+      end
     else
       redis.call('HSET', buys, apiKey, cjson.encode(buy))
     end

@@ -28,7 +28,7 @@ export const scripts = {
   ),
 
   deleteService: script(
-    ['services', 'buys', 'bindings', 'products', 'counters'],
+    ['services', 'buys', 'bindings', 'products', 'ended-clients', 'counters'],
     `local path = ARGV[2]
     if redis.call('HEXISTS', services, path) == 0 then return {'SERVICE_NOT_FOUND', path} end
     local count = 0
@@ -42,6 +42,10 @@ export const scripts = {
     local entries = redis.call('HGETALL', products)
     for i = 1, #entries, 2 do
       if cjson.decode(entries[i + 1]).publicPath == path then redis.call('HDEL', products, entries[i]) end
+    end
+    local ended = redis.call('HGETALL', endedClients)
+    for i = 1, #ended, 2 do
+      if ended[i + 1] == path then redis.call('HDEL', endedClients, ended[i]) end
     end
     redis.call('HDEL', services, path)
     ${bump}
@@ -125,7 +129,7 @@ export const scripts = {
   ),
 
   revokeBuy: script(
-    ['buys', 'pending', 'identities', 'subscriptions', 'clients', 'counters'],
+    ['buys', 'pending', 'identities', 'subscriptions', 'clients', 'ended-clients', 'counters'],
     `local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)
     if not raw then return {'BUY_NOT_FOUND', apiKey} end
@@ -147,7 +151,10 @@ export const scripts = {
       redis.call('HDEL', buys, apiKey)
       redis.call('HDEL', pending, apiKey)
       redis.call('HDEL', identities, buy.identity)
-      if buy.clientKey then redis.call('HDEL', clients, buy.clientKey) end
+      if buy.clientKey then
+        redis.call('HDEL', clients, buy.clientKey)
+        redis.call('HSET', endedClients, buy.clientKey, buy.publicPath)
+      end
     end
     ${bump}
     return 'OK'`,

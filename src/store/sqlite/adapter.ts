@@ -82,6 +82,9 @@ export function sqliteAdapter(db: Database): AdapterStore {
        pending, outbox_value, session_total, session_counted_at, session_open
        FROM buys WHERE client_key = ?`,
     ),
+    ended: db
+      .prepare<[string], string>('SELECT public_path FROM ended_clients WHERE client_key = ?')
+      .pluck(),
     setReady: db.prepare('UPDATE buys SET client_ready = 1 WHERE client_key = ? AND revoked = 0'),
     saveSession: db.prepare(
       `UPDATE buys SET session_total = ?, session_counted_at = ?, session_open = ?,
@@ -166,6 +169,7 @@ export function sqliteAdapter(db: Database): AdapterStore {
       const row = sql.client.get(clientKey);
       return row && toClient(row);
     },
+    endedClient: async (clientKey) => sql.ended.get(clientKey),
     setClientReady: async (clientKey) => {
       sql.setReady.run(clientKey);
     },

@@ -110,6 +110,17 @@ export const migrations: readonly string[] = [
     config TEXT NOT NULL DEFAULT '{}',
     endpoint_address TEXT
   );
+  -- Client keys of adapter buys that ended and were removed: their adapter is told the channel is
+  -- no longer active (dapp-openvpn stops its client on that, and exits on any other error).
+  CREATE TABLE ended_clients (
+    client_key TEXT PRIMARY KEY,
+    public_path TEXT NOT NULL REFERENCES services(public_path) ON DELETE CASCADE
+  );
+  CREATE TRIGGER buys_ended_client AFTER DELETE ON buys WHEN old.client_key IS NOT NULL
+  BEGIN
+    INSERT OR REPLACE INTO ended_clients (client_key, public_path)
+      VALUES (old.client_key, old.public_path);
+  END;
   `,
 ];
 

@@ -173,8 +173,10 @@ export function adapterContract({ store, reopen }: ContractContext): void {
       assert.equal((await store.recordSession(key, { kind: 'start' }, 4)).result, 'revoked');
       const record = await store.prepareRecord('k1', new Date('2026-01-01T00:00:00Z'));
       assert.equal(record?.outbox.value, 2);
+      assert.equal(await store.endedClient(key), undefined);
       await store.completeRecord('k1', 0);
       assert.equal(await store.getClient(key), undefined);
+      assert.equal(await store.endedClient(key), '/vpn');
       assert.equal(
         (await store.recordSession(key, { kind: 'update', units: 9 }, 5)).result,
         'not-found',
@@ -188,6 +190,7 @@ export function adapterContract({ store, reopen }: ContractContext): void {
       await store.recordSession('client-k1', { kind: 'stop' }, 2);
       await store.revokeBuy('k1');
       assert.equal(await store.getClient('client-k1'), undefined);
+      assert.equal(await store.endedClient('client-k1'), '/vpn');
       // Bought again after that: new credentials, as with a new API key.
       await store.addBuy(vpnBuy('k2'));
       assert.equal((await store.getClient('client-k2'))?.apiKey, 'k2');
