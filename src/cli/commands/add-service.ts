@@ -13,6 +13,8 @@ export function registerAddService(program: Command, io: CliIo): void {
   program
     .command('addService')
     .description('add new service to accounting proxy')
+    // Methods are required but for an adapter service (see its line under "Examples").
+    .usage('[options] <publicPath> <url> <appId> <method> [methods...]')
     .argument('<publicPath>', '/firstSegment, or a complete path with query: /a/b?x=1')
     .argument('<url>', 'backend URL (http or https); with --adapter, the endpoint address')
     .argument('<appId>', 'OAuth2 application id that consumer tokens must belong to')
