@@ -14,23 +14,31 @@ export interface AuthLimiter {
 
 export function createAuthLimiter(options: {
   clock: Clock;
-  /** Failures allowed per window (default 5). */
-  failures?: number;
+  /** Failures allowed per client key and window (default 5). */
+  perKey?: number;
+  /**
+   * Failures allowed per address and window (default 50): the address is the adapter's, which
+   * signs in all of its clients, so its limit is higher than a key's.
+   */
+  perAddress?: number;
   windowMs?: number;
 }): AuthLimiter {
-  const { failures = 5, windowMs = 60_000 } = options;
+  const { perKey = 5, perAddress = 50, windowMs = 60_000 } = options;
   // Bounded: a flood of made-up client keys evicts the oldest counts, never exhausts memory.
   const counts = new LRUCache<string, number>({
     max: 10_000,
     ttl: windowMs,
     perf: { now: () => options.clock.monotonic() },
+    // The injected clock on every read: lru-cache would otherwise keep a reading for 1 ms.
+    ttlResolution: 0,
   });
-  const over = (key: string) => (counts.get(key) ?? 0) >= failures;
+  const over = (key: string, failures: number) => (counts.get(key) ?? 0) >= failures;
   const count = (key: string) =>
     // The window runs from the first failure: later ones do not extend it.
     counts.set(key, (counts.get(key) ?? 0) + 1, { noUpdateTTL: counts.has(key) });
   return {
-    blocked: (clientKey, address) => over(`key:${clientKey}`) || over(`address:${address}`),
+    blocked: (clientKey, address) =>
+      over(`key:${clientKey}`, perKey) || over(`address:${address}`, perAddress),
     failed: (clientKey, address) => {
       count(`key:${clientKey}`);
       count(`address:${address}`);
