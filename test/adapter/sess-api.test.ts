@@ -333,6 +333,25 @@ for (const backend of storeBackends()) {
       assert.equal(await reported(bought.orderId, bought.productId), 2);
     });
 
+    test('buying again keeps the client credentials, as it keeps the API key', async () => {
+      const bought = await buy();
+      const again = await request(`${f.url}/accounting_proxy/newBuy`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          orderId: bought.orderId,
+          productId: bought.productId,
+          customer: bought.customer,
+          productSpecification: { url: `${f.url}/vpn`, unit: 'megabyte', recordType: 'data' },
+        }),
+      });
+      assert.deepEqual(again.json(), { 'API-KEY': bought.apiKey });
+      const keys = await request(`${f.url}/accounting_proxy/keys`, {
+        headers: { authorization: `Bearer ${bought.customer}-token` },
+      });
+      assert.deepEqual(keys.json<{ access: Access }[]>()[0]?.access, bought.access);
+    });
+
     test('the proxy path refuses an adapter service with 404', async () => {
       const bought = await buy();
       const answer = await request(`${f.url}/vpn/anything`, {

@@ -134,11 +134,13 @@ for (const backend of storeBackends()) {
       assert.equal(report.code, 0, report.stderr);
       assert.deepEqual(usage.rejected(), []);
       assert.equal(usage.accepted('o-kim', 'p-kim').sum, total / MB);
-      assert.equal(
-        (await store.getUsage((await store.listBuys({ customer: 'kim' }))[0]?.apiKey ?? ''))
-          ?.pending,
-        0,
-      );
+      const [bought] = await store.listBuys({ customer: 'kim' });
+      assert.equal((await store.getUsage(bought?.apiKey ?? ''))?.pending, 0);
+      // The proxies logged at info all along: no password and no key in any line.
+      for (const secret of [credentials.password, bought?.access?.clientPassword, bought?.apiKey]) {
+        assert.ok(secret);
+        for (const p of proxies) assert.ok(!p.output().includes(secret), 'a secret was logged');
+      }
       await proxy.stop();
     });
 
