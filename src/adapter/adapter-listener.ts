@@ -107,7 +107,10 @@ export async function startAdapterListener(
     }
     sockets.handleUpgrade(req, socket, head, (ws) => {
       const connection: RpcConnection = {
-        push: (text) => ws.send(text),
+        // A notification racing the connection's close is dropped: the adapter is gone.
+        push: (text) => {
+          if (ws.readyState === ws.OPEN) ws.send(text);
+        },
         subscriptions: new Map(),
         remoteAddress: addressOf(req),
         state: new Map(),

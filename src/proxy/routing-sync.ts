@@ -43,7 +43,13 @@ export async function startRoutingSync(
         table = new RoutingTable(await store.loadRoutingState());
         version = current;
         log.debug({ version }, 'routing state reloaded');
-        for (const listener of listeners) listener(table.state);
+        for (const listener of listeners) {
+          try {
+            listener(table.state);
+          } catch (error) {
+            log.error({ err: error }, 'a routing change listener failed');
+          }
+        }
       }
       if (failing) log.info('routing state readable again');
       failing = false;
