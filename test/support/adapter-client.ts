@@ -3,6 +3,7 @@
  * JSON-RPC over a real WebSocket (`/ws`) or real HTTP POSTs (`/http`), every `sess_*` call with
  * the product id and password first.
  */
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { request } from './client.ts';
 
@@ -30,7 +31,10 @@ export interface WsTransport extends RpcTransport {
   readonly socket: WebSocket;
 }
 
-let nextId = 1;
+// Ids no other sender on the connection (a fuzz test) can produce by chance.
+const ID_PREFIX = `adapter-client-${randomUUID()}-`;
+let counter = 0;
+const nextId = () => `${ID_PREFIX}${++counter}`;
 const strip = (answer: Record<string, unknown>): RpcAnswer =>
   'error' in answer
     ? { error: answer.error as NonNullable<RpcAnswer['error']> }
@@ -39,7 +43,7 @@ const strip = (answer: Record<string, unknown>): RpcAnswer =>
 export function httpTransport(baseUrl: string): RpcTransport {
   return {
     async call(method, params) {
-      const id = nextId++;
+      const id = nextId();
       const response = await request(`${baseUrl}/http`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -61,7 +65,7 @@ export async function wsTransport(baseUrl: string): Promise<WsTransport> {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
-  const pending = new Map<number, (answer: RpcAnswer) => void>();
+  const pending = new Map<unknown, (answer: RpcAnswer) => void>();
   const notifications: ConnChange[] = [];
   const waiters = new Set<() => void>();
   socket.on('message', (data) => {
@@ -75,8 +79,8 @@ export async function wsTransport(baseUrl: string): Promise<WsTransport> {
       for (const wake of waiters) wake();
       return;
     }
-    const resolve = pending.get(message.id as number);
-    pending.delete(message.id as number);
+    const resolve = pending.get(message.id);
+    pending.delete(message.id);
     resolve?.(strip(message));
   });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -88,7 +92,7 @@ export async function wsTransport(baseUrl: string): Promise<WsTransport> {
     socket,
     notifications,
     call(method, params) {
-      const id = nextId++;
+      const id = nextId();
       return new Promise((resolve) => {
         pending.set(id, resolve);
         socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
