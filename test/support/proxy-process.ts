@@ -54,11 +54,13 @@ export async function startProxyProcess(
   options: {
     /** Where stdout goes instead of memory (a benchmark's access log is large). */
     stdoutFile?: string;
+    /** Node flags after `npm start`'s own (a benchmark's `--trace-gc`). */
+    nodeFlags?: string[];
   } = {},
 ): Promise<ProxyProcess> {
   const port = await freePort();
   const stdoutFd = options.stdoutFile ? openSync(options.stdoutFile, 'a') : undefined;
-  const child = spawn(process.execPath, [...START_FLAGS, MAIN], {
+  const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeFlags ?? []), MAIN], {
     env: {
       ...process.env,
       ACCOUNTING_PROXY_LOG_LEVEL: 'info',
