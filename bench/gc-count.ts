@@ -30,7 +30,11 @@ const variants: Record<string, Record<string, string>> = process.env.GC_VARIANTS
     };
 const headers = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
 const send = (url: string, amount: number) => autocannon({ url, connections: 20, amount, headers });
-const scavenges = (log: string) => (readFileSync(log, 'utf8').match(/Scavenge/g) ?? []).length;
+// TRACE_FLAGS and TRACE_PATTERN count other V8 trace lines the same way (`--trace-deopt`,
+// `deoptimizing`: code thrown away under load).
+const flags = (process.env.TRACE_FLAGS ?? '--trace-gc').split(' ');
+const pattern = new RegExp(process.env.TRACE_PATTERN ?? 'Scavenge', 'g');
+const scavenges = (log: string) => (readFileSync(log, 'utf8').match(pattern) ?? []).length;
 
 let index = 0;
 for (const [name, env] of Object.entries(variants)) {
@@ -46,7 +50,7 @@ for (const [name, env] of Object.entries(variants)) {
       ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
       ...env,
     },
-    { stdoutFile: log, nodeFlags: ['--trace-gc'] },
+    { stdoutFile: log, nodeFlags: flags },
   );
   await send(`${proxy.url}/bench/small`, 10_000);
   const before = scavenges(log);

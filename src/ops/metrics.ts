@@ -59,7 +59,7 @@ export class Metrics {
   private readonly tokenHits: Tally;
   private readonly tokenMisses: Tally;
   // The tallies of the proxy path, found once per label set.
-  private readonly requestTallies = new Map<string, Tally>();
+  private readonly requestTallies = new Map<string, Map<string, Map<string, Tally>>>();
   private readonly unitTallies = new Map<string, { exchanges: Tally; amount: Tally }>();
 
   constructor(options: MetricsOptions = {}) {
@@ -163,11 +163,22 @@ export class Metrics {
     seconds: number,
     upstreamSeconds: number | undefined,
   ): void {
-    const key = `${service}\n${outcome}\n${code}`;
-    let tally = this.requestTallies.get(key);
+    // Nested by label, not one joined key: the label strings are the same objects every time, so
+    // their hashes are cached and nothing is allocated per request.
+    let byOutcome = this.requestTallies.get(service);
+    if (!byOutcome) {
+      byOutcome = new Map();
+      this.requestTallies.set(service, byOutcome);
+    }
+    let byCode = byOutcome.get(outcome);
+    if (!byCode) {
+      byCode = new Map();
+      byOutcome.set(outcome, byCode);
+    }
+    let tally = byCode.get(code);
     if (!tally) {
-      tally = this.requests.tally(key, { service, outcome, code });
-      this.requestTallies.set(key, tally);
+      tally = this.requests.tally(`${service}\n${outcome}\n${code}`, { service, outcome, code });
+      byCode.set(code, tally);
     }
     tally.value++;
     this.requestDuration.labels(service).observe(seconds);
