@@ -53,7 +53,7 @@ function byFunction(file: string): Map<string, number> {
 }
 // Inclusive entries (the totals, threads, the event loop, main) that would count everything twice.
 const INCLUSIVE =
-  /clone|start_thread|SpinEventLoop|libc_start|below main|:main$|NodeMainInstance|node::Start|0x000000000001ab70/;
+  /PROGRAM TOTALS|clone|start_thread|SpinEventLoop|libc_start|below main|:main$|NodeMainInstance|node::Start|0x000000000001ab70/;
 
 const results: { name: string; perRequest: number; functions: Map<string, number> }[] = [];
 let index = 0;
