@@ -3,7 +3,7 @@
  * scripts.ts. A buy's session lives in its JSON (`session`: total as %.17g, countedAt in epoch ms,
  * open), so a session event and the usage it meters are one script.
  */
-import { script } from './script.ts';
+import { removeBuy, script } from './script.ts';
 
 export const adapterScripts = {
   // ARGV[2]: product id, ARGV[3]: public path, ARGV[4]: product JSON, ARGV[5]: '1' to replace.
@@ -59,7 +59,8 @@ export const adapterScripts = {
   // now (epoch ms). Answers {result, amount}: the rule of applySessionEvent (store/adapter.ts).
   recordSession: script(
     ['clients', 'buys', 'pending', 'identities', 'ended-clients'],
-    `local event, units, now = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+    `${removeBuy}
+    local event, units, now = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
     local apiKey = redis.call('HGET', clients, ARGV[2])
     local raw = apiKey and redis.call('HGET', buys, apiKey)
     if not raw then return {'not-found', '0'} end
@@ -96,11 +97,7 @@ export const adapterScripts = {
     local left = tonumber(redis.call('HGET', pending, apiKey)) + amount
     redis.call('HSET', pending, apiKey, exact(left))
     if revoked and left == 0 and not buy.outboxValue then
-      redis.call('HDEL', buys, apiKey)
-      redis.call('HDEL', pending, apiKey)
-      redis.call('HDEL', identities, buy.identity)
-      redis.call('HDEL', clients, ARGV[2])
-      redis.call('HSET', endedClients, ARGV[2], buy.publicPath)
+      removeBuy(apiKey, buy)
     else
       buy.session = s
       redis.call('HSET', buys, apiKey, cjson.encode(buy))

@@ -2,7 +2,7 @@
  * The scripts of the report cycle (the outbox of one buy, marketplace keys) and of named locks;
  * conventions as in scripts.ts.
  */
-import { script } from './script.ts';
+import { removeBuy, script } from './script.ts';
 
 export const reportingScripts = {
   // ARGV[2]: apiKey, ARGV[3]: now (ISO 8601). Answers {buy JSON, pending}, or nil with nothing
@@ -30,7 +30,8 @@ export const reportingScripts = {
   // ARGV[2]: apiKey, ARGV[3]: the correlation number the usage API took.
   completeRecord: script(
     ['buys', 'pending', 'identities', 'clients', 'ended-clients'],
-    `local apiKey = ARGV[2]
+    `${removeBuy}
+    local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)
     if not raw then return 'OK' end
     local buy = cjson.decode(raw)
@@ -40,13 +41,7 @@ export const reportingScripts = {
     buy.correlationNumber = buy.correlationNumber + 1
     local sessionOpen = buy.session and buy.session.open
     if buy.revoked and tonumber(redis.call('HGET', pending, apiKey)) == 0 and not sessionOpen then
-      redis.call('HDEL', buys, apiKey)
-      redis.call('HDEL', pending, apiKey)
-      redis.call('HDEL', identities, buy.identity)
-      if buy.clientKey then
-        redis.call('HDEL', clients, buy.clientKey)
-        redis.call('HSET', endedClients, buy.clientKey, buy.publicPath)
-      end
+      removeBuy(apiKey, buy)
     else
       redis.call('HSET', buys, apiKey, cjson.encode(buy))
     end

@@ -12,6 +12,22 @@ export interface Script {
 // differ from SQLite's. %.17g gives back the exact double.
 const exact = `local function exact(n) return string.format('%.17g', n) end`;
 
+/**
+ * `removeBuy(apiKey, buy)`: the buy's entry, pending amount and identity go; an adapter buy's
+ * client key is kept as ended. For scripts that declare buys, pending, identities, clients and
+ * ended-clients.
+ */
+export const removeBuy = `
+  local function removeBuy(apiKey, buy)
+    redis.call('HDEL', buys, apiKey)
+    redis.call('HDEL', pending, apiKey)
+    redis.call('HDEL', identities, buy.identity)
+    if buy.clientKey then
+      redis.call('HDEL', clients, buy.clientKey)
+      redis.call('HSET', endedClients, buy.clientKey, buy.publicPath)
+    end
+  end`;
+
 export const bump = `
   redis.call('HINCRBY', counters, 'routing-version', 1)
   redis.call('PUBLISH', ARGV[1], 'routing')`;

@@ -12,7 +12,7 @@
  */
 import { adapterScripts } from './adapter-scripts.ts';
 import { reportingScripts } from './reporting-scripts.ts';
-import { bump, script } from './script.ts';
+import { bump, removeBuy, script } from './script.ts';
 
 export const scripts = {
   addService: script(
@@ -130,7 +130,8 @@ export const scripts = {
 
   revokeBuy: script(
     ['buys', 'pending', 'identities', 'subscriptions', 'clients', 'ended-clients', 'counters'],
-    `local apiKey = ARGV[2]
+    `${removeBuy}
+    local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)
     if not raw then return {'BUY_NOT_FOUND', apiKey} end
     local buy = cjson.decode(raw)
@@ -148,13 +149,7 @@ export const scripts = {
       buy.revoked = true
       redis.call('HSET', buys, apiKey, cjson.encode(buy))
     else
-      redis.call('HDEL', buys, apiKey)
-      redis.call('HDEL', pending, apiKey)
-      redis.call('HDEL', identities, buy.identity)
-      if buy.clientKey then
-        redis.call('HDEL', clients, buy.clientKey)
-        redis.call('HSET', endedClients, buy.clientKey, buy.publicPath)
-      end
+      removeBuy(apiKey, buy)
     end
     ${bump}
     return 'OK'`,
