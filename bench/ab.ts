@@ -5,31 +5,23 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
-import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, startProxyProcess } from '../test/support/proxy-process.ts';
 import { runLoad } from './load.ts';
-import { cpuMicros, startChild } from './processes.ts';
+import { cpuMicros } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
+import { BUYER_HEADERS, startParties, variantsFrom } from './variants.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'ap-ab-'));
-const { child: backend, port: backendPort } = await startChild('./backend.ts', {});
-const idm = await startFakeIdm();
-idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
+const parties = await startParties();
+const { idm } = parties;
 // AB_VARIANTS (JSON: name → environment) replaces the four variants, for an experiment.
-const variants: Record<string, Record<string, string>> = process.env.AB_VARIANTS
-  ? (JSON.parse(process.env.AB_VARIANTS) as Record<string, Record<string, string>>)
-  : {
-      'both off': { ACCOUNTING_PROXY_OPS_PORT: '0', ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
-      'metrics only': { ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
-      'access log only': { ACCOUNTING_PROXY_OPS_PORT: '0' },
-      'both on': {},
-    };
+const variants = variantsFrom('AB_VARIANTS');
 const proxies = [];
 for (const [name, env] of Object.entries(variants)) {
   const database = { ...defaultConfig().database, name: join(dir, `${proxies.length}.sqlite`) };
-  await seedBenchStore(database, `http://127.0.0.1:${backendPort}`);
+  await seedBenchStore(database, parties.backendUrl);
   const proxy = await startProxyProcess(
     {
       ...databaseEnv(database),
@@ -45,7 +37,7 @@ for (const [name, env] of Object.entries(variants)) {
   if (process.env.AB_PIN) execFileSync('taskset', ['-a', '-cp', '1', String(proxy.child.pid)]);
   proxies.push({ name, proxy, cpu: [] as number[], rps: [] as number[] });
 }
-const headers = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
+const headers = BUYER_HEADERS;
 // AB_RATE (requests per second): a fixed rate below saturation instead of wrk's flat out, so that
 // the CPU per request is the proxy's own cost rather than its share of an overloaded machine.
 const rate = Number(process.env.AB_RATE ?? 0);
@@ -79,6 +71,5 @@ for (const p of proxies) {
   );
   await p.proxy.stop();
 }
-backend.kill();
-await idm.close();
+await parties.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -10,25 +10,16 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
-import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, startProxyProcess } from '../test/support/proxy-process.ts';
-import { startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
+import { BUYER_HEADERS, startParties, variantsFrom } from './variants.ts';
 
 const REQUESTS = Number(process.env.GC_REQUESTS ?? 40_000);
 const dir = mkdtempSync(join(tmpdir(), 'ap-gc-'));
-const { child: backend, port: backendPort } = await startChild('./backend.ts', {});
-const idm = await startFakeIdm();
-idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
-const variants: Record<string, Record<string, string>> = process.env.GC_VARIANTS
-  ? (JSON.parse(process.env.GC_VARIANTS) as Record<string, Record<string, string>>)
-  : {
-      'both off': { ACCOUNTING_PROXY_OPS_PORT: '0', ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
-      'metrics only': { ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
-      'access log only': { ACCOUNTING_PROXY_OPS_PORT: '0' },
-      'both on': {},
-    };
-const headers = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
+const parties = await startParties();
+const { idm } = parties;
+const variants = variantsFrom('GC_VARIANTS');
+const headers = BUYER_HEADERS;
 const send = (url: string, amount: number) => autocannon({ url, connections: 20, amount, headers });
 // TRACE_FLAGS and TRACE_PATTERN count other V8 trace lines the same way (`--trace-deopt`,
 // `deoptimizing`: code thrown away under load).
@@ -39,7 +30,7 @@ const scavenges = (log: string) => (readFileSync(log, 'utf8').match(pattern) ?? 
 let index = 0;
 for (const [name, env] of Object.entries(variants)) {
   const database = { ...defaultConfig().database, name: join(dir, `${index}.sqlite`) };
-  await seedBenchStore(database, `http://127.0.0.1:${backendPort}`);
+  await seedBenchStore(database, parties.backendUrl);
   const log = join(dir, `${index++}.log`);
   const proxy = await startProxyProcess(
     {
@@ -61,6 +52,5 @@ for (const [name, env] of Object.entries(variants)) {
   );
   await proxy.stop();
 }
-backend.kill();
-await idm.close();
+await parties.stop();
 rmSync(dir, { recursive: true, force: true });

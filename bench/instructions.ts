@@ -13,24 +13,20 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
-import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, START_FLAGS } from '../test/support/proxy-process.ts';
-import { startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
+import { BUYER_HEADERS, OBSERVABILITY_VARIANTS, startParties, variantsFrom } from './variants.ts';
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 4000);
 const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 3000);
-const variants: Record<string, Record<string, string>> = process.env.INSTR_VARIANTS
-  ? (JSON.parse(process.env.INSTR_VARIANTS) as Record<string, Record<string, string>>)
-  : {
-      'both off': { ACCOUNTING_PROXY_OPS_PORT: '0', ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
-      'both on': {},
-    };
+const variants = variantsFrom('INSTR_VARIANTS', {
+  'both off': OBSERVABILITY_VARIANTS['both off'] ?? {},
+  'both on': {},
+});
 const dir = mkdtempSync(join(tmpdir(), 'ap-instr-'));
-const { child: backend, port: backendPort } = await startChild('./backend.ts', {});
-const idm = await startFakeIdm();
-idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
-const headers = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
+const parties = await startParties();
+const { idm } = parties;
+const headers = BUYER_HEADERS;
 const send = (url: string, amount: number) =>
   autocannon({ url, connections: 10, amount, headers, timeout: 60 });
 
@@ -59,7 +55,7 @@ const results: { name: string; perRequest: number; functions: Map<string, number
 let index = 0;
 for (const [name, env] of Object.entries(variants)) {
   const database = { ...defaultConfig().database, name: join(dir, `${index}.sqlite`) };
-  await seedBenchStore(database, `http://127.0.0.1:${backendPort}`);
+  await seedBenchStore(database, parties.backendUrl);
   const port = await freePort();
   const out = join(dir, `${index}.callgrind`);
   const log = join(dir, `${index++}.log`);
@@ -130,6 +126,5 @@ for (const other of others) {
   for (const [fn, delta] of deltas)
     console.log(`  ${delta.toFixed(0).padStart(7)}  ${fn.slice(0, 100)}`);
 }
-backend.kill();
-await idm.close();
+await parties.stop();
 rmSync(dir, { recursive: true, force: true });

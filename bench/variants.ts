@@ -1,0 +1,38 @@
+/** What the A/B tools (ab.ts, gc-count.ts, instructions.ts) share: their variants and parties. */
+import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
+import { startChild } from './processes.ts';
+
+/** Metrics and access log, each on and off (metrics are kept while the ops listener serves them). */
+export const OBSERVABILITY_VARIANTS: Record<string, Record<string, string>> = {
+  'both off': { ACCOUNTING_PROXY_OPS_PORT: '0', ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
+  'metrics only': { ACCOUNTING_PROXY_ACCESS_LOG: 'false' },
+  'access log only': { ACCOUNTING_PROXY_OPS_PORT: '0' },
+  'both on': {},
+};
+
+/** The variants an experiment names in `variable` (JSON: name → environment), else `defaults`. */
+export const variantsFrom = (
+  variable: string,
+  defaults: Record<string, Record<string, string>> = OBSERVABILITY_VARIANTS,
+): Record<string, Record<string, string>> => {
+  const json = process.env[variable];
+  return json ? (JSON.parse(json) as Record<string, Record<string, string>>) : defaults;
+};
+
+/** The buyer's headers for the seeded `call` buy. */
+export const BUYER_HEADERS = { 'x-auth-token': 'buyer-token', 'x-api-key': 'key-call' };
+
+/** The backend and the Keyrock stand-in every variant's proxy talks to. */
+export async function startParties() {
+  const { child: backend, port: backendPort } = await startChild('./backend.ts', {});
+  const idm = await startFakeIdm();
+  idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
+  return {
+    backendUrl: `http://127.0.0.1:${backendPort}`,
+    idm,
+    stop: async () => {
+      backend.kill();
+      await idm.close();
+    },
+  };
+}
