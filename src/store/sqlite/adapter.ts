@@ -9,6 +9,7 @@ import {
   type SessionEvent,
   type SessionOutcome,
 } from '../adapter.ts';
+import { DELETE_SPENT_REVOKED } from './rows.ts';
 
 interface ProductRow {
   product_id: string;
@@ -90,10 +91,7 @@ export function sqliteAdapter(db: Database): AdapterStore {
       `UPDATE buys SET session_total = ?, session_counted_at = ?, session_open = ?,
        pending = pending + ?, client_ready = client_ready OR ? WHERE api_key = ?`,
     ),
-    deleteSpentRevoked: db.prepare(
-      `DELETE FROM buys WHERE api_key = ? AND revoked = 1 AND pending = 0 AND outbox_value IS NULL
-       AND session_open = 0`,
-    ),
+    deleteSpentRevoked: db.prepare(DELETE_SPENT_REVOKED),
   };
 
   const record = db.transaction(

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { MARKETPLACE_KEYS_KEPT, type ReportingStore } from '../store.ts';
 import {
+  DELETE_SPENT_REVOKED,
   type MarketplaceKeyRow,
   toMarketplaceKey,
   toReportable,
@@ -28,10 +29,7 @@ export function sqliteReporting(db: Database): ReportingStore {
       `UPDATE buys SET report_status = ?
        WHERE api_key = ? AND outbox_value IS NOT NULL AND correlation_number = ?`,
     ),
-    deleteSpentRevoked: db.prepare(
-      `DELETE FROM buys WHERE api_key = ? AND revoked = 1 AND pending = 0 AND outbox_value IS NULL
-       AND session_open = 0`,
-    ),
+    deleteSpentRevoked: db.prepare(DELETE_SPENT_REVOKED),
     setHref: db.prepare(
       'INSERT INTO specifications (unit, href) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET href = excluded.href',
     ),

@@ -56,6 +56,13 @@ export interface SubscriptionRow {
   fiware_service_path: string;
 }
 
+/**
+ * Removes a revoked buy once nothing of it is left to report and no adapter session of it is open
+ * (the trigger buys_ended_client keeps an adapter buy's client key as ended).
+ */
+export const DELETE_SPENT_REVOKED = `DELETE FROM buys WHERE api_key = ? AND revoked = 1 AND pending = 0
+  AND outbox_value IS NULL AND session_open = 0`;
+
 export const BUY_COLUMNS =
   'api_key, public_path, order_id, product_id, customer, unit, record_type, client_key, client_password';
 
