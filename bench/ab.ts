@@ -3,35 +3,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { defaultConfig } from '../config.ts';
-import { freePort } from '../test/support/free-port.ts';
-import { databaseEnv, startProxyProcess } from '../test/support/proxy-process.ts';
+import { startProxyProcess } from '../test/support/proxy-process.ts';
 import { runLoad } from './load.ts';
 import { cpuMicros } from './processes.ts';
-import { seedBenchStore } from './seed.ts';
-import { BUYER_HEADERS, startParties, variantsFrom } from './variants.ts';
+import { BUYER_HEADERS, startParties, variantEnv, variantsFrom } from './variants.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'ap-ab-'));
 const parties = await startParties();
-const { idm } = parties;
 // AB_VARIANTS (JSON: name → environment) replaces the four variants, for an experiment.
 const variants = variantsFrom('AB_VARIANTS');
 const proxies = [];
 for (const [name, env] of Object.entries(variants)) {
-  const database = { ...defaultConfig().database, name: join(dir, `${proxies.length}.sqlite`) };
-  await seedBenchStore(database, parties.backendUrl);
-  const proxy = await startProxyProcess(
-    {
-      ...databaseEnv(database),
-      ACCOUNTING_PROXY_IDM_URL: idm.url,
-      ACCOUNTING_PROXY_TOKEN_CACHE_TTL: '3600',
-      ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
-      ...env,
-    },
-    { stdoutFile: join(dir, `${proxies.length}.log`) },
-  );
+  const proxy = await startProxyProcess(await variantEnv(dir, proxies.length, parties, env), {
+    stdoutFile: join(dir, `${proxies.length}.log`),
+  });
   // AB_PIN: each proxy (all its threads) on the second core, this process and its children (load,
   // backend, IdM) started under `taskset -c 0`: the proxies then share no core with the load.
   if (process.env.AB_PIN) execFileSync('taskset', ['-a', '-cp', '1', String(proxy.child.pid)]);

@@ -11,11 +11,15 @@ import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
-import { databaseEnv, START_FLAGS } from '../test/support/proxy-process.ts';
-import { seedBenchStore } from './seed.ts';
-import { BUYER_HEADERS, OBSERVABILITY_VARIANTS, startParties, variantsFrom } from './variants.ts';
+import { START_FLAGS } from '../test/support/proxy-process.ts';
+import {
+  BUYER_HEADERS,
+  OBSERVABILITY_VARIANTS,
+  startParties,
+  variantEnv,
+  variantsFrom,
+} from './variants.ts';
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 4000);
 const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 3000);
@@ -25,7 +29,6 @@ const variants = variantsFrom('INSTR_VARIANTS', {
 });
 const dir = mkdtempSync(join(tmpdir(), 'ap-instr-'));
 const parties = await startParties();
-const { idm } = parties;
 const headers = BUYER_HEADERS;
 const send = (url: string, amount: number) =>
   autocannon({ url, connections: 10, amount, headers, timeout: 60 });
@@ -54,8 +57,7 @@ const INCLUSIVE =
 const results: { name: string; perRequest: number; functions: Map<string, number> }[] = [];
 let index = 0;
 for (const [name, env] of Object.entries(variants)) {
-  const database = { ...defaultConfig().database, name: join(dir, `${index}.sqlite`) };
-  await seedBenchStore(database, parties.backendUrl);
+  const proxyEnv = await variantEnv(dir, index, parties, env);
   const port = await freePort();
   const out = join(dir, `${index}.callgrind`);
   const log = join(dir, `${index++}.log`);
@@ -70,16 +72,7 @@ for (const [name, env] of Object.entries(variants)) {
       'dist/src/main.js',
     ],
     {
-      env: {
-        ...process.env,
-        ...databaseEnv(database),
-        ACCOUNTING_PROXY_IDM_URL: idm.url,
-        ACCOUNTING_PROXY_TOKEN_CACHE_TTL: '3600',
-        // Metrics are kept while the ops listener serves them.
-        ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
-        ACCOUNTING_PROXY_PORT: String(port),
-        ...env,
-      },
+      env: { ...process.env, ...proxyEnv, ACCOUNTING_PROXY_PORT: String(port) },
       stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
     },
   );

@@ -1,6 +1,11 @@
 /** What the A/B tools (ab.ts, gc-count.ts, instructions.ts) share: their variants and parties. */
+import { join } from 'node:path';
+import { defaultConfig } from '../config.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
+import { databaseEnv } from '../test/support/proxy-process.ts';
 import { startChild } from './processes.ts';
+import { seedBenchStore } from './seed.ts';
 
 /** Metrics and access log, each on and off (metrics are kept while the ops listener serves them). */
 export const OBSERVABILITY_VARIANTS: Record<string, Record<string, string>> = {
@@ -34,5 +39,29 @@ export async function startParties() {
       backend.kill();
       await idm.close();
     },
+  };
+}
+
+type Parties = Awaited<ReturnType<typeof startParties>>;
+
+/**
+ * The environment of one variant's proxy: a new seeded SQLite file in `dir`, the parties, tokens
+ * cached for the whole run, an ops listener of its own (metrics are kept while it serves them),
+ * then the variant's own settings.
+ */
+export async function variantEnv(
+  dir: string,
+  index: number,
+  parties: Parties,
+  env: Record<string, string>,
+): Promise<Record<string, string>> {
+  const database = { ...defaultConfig().database, name: join(dir, `${index}.sqlite`) };
+  await seedBenchStore(database, parties.backendUrl);
+  return {
+    ...databaseEnv(database),
+    ACCOUNTING_PROXY_IDM_URL: parties.idm.url,
+    ACCOUNTING_PROXY_TOKEN_CACHE_TTL: '3600',
+    ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
+    ...env,
   };
 }
