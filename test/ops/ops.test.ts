@@ -33,8 +33,10 @@ function samples(text: string): Map<string, number> {
 function capturingLog() {
   const lines: Record<string, unknown>[] = [];
   const log = createAccessLog({
-    write: (line) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+    // Each line handed over alone, as it is written.
+    write: (bytes) => void lines.push(JSON.parse(bytes.toString()) as Record<string, unknown>),
     now: Date.now,
+    blockBytes: 1,
   });
   return { log, lines };
 }
