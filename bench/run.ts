@@ -2,7 +2,7 @@
  * `npm run bench`: accounting-proxy against the bare forwarder (http-proxy + keep-alive agent) and
  * the backend itself, on 127.0.0.1, interleaved rounds, medians. Reports; never fails CI.
  * BENCH_ROUNDS (default 5), BENCH_SECONDS (default 4), BENCH_WARMUP_SECONDS (default 2) and
- * BENCH_DUET_ROUNDS (default 2 × BENCH_ROUNDS) size the run.
+ * BENCH_DUET_ROUNDS (default 6 × BENCH_ROUNDS) size the run.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import {
 } from '../test/support/proxy-process.ts';
 import { startRedisCluster } from '../test/support/redis-cluster.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
+import { duet, median } from './duet.ts';
 import { type LoadResult, loadGenerator, runLoad } from './load.ts';
 import { cpuMicros, startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
@@ -26,14 +27,8 @@ import { streamThrough } from './stream.ts';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const DUET_ROUNDS = Number(process.env.BENCH_DUET_ROUNDS ?? 2 * ROUNDS);
+const DUET_ROUNDS = Number(process.env.BENCH_DUET_ROUNDS ?? 6 * ROUNDS);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 
 interface Target {
   name: string;
@@ -114,14 +109,8 @@ async function scenario(targets: Target[], connections: number) {
   return summary;
 }
 
-/**
- * Two configurations loaded at the same time, round after round (which load starts first
- * alternates): whatever slows the machine in a round slows both, so the ratio of their requests
- * in each round measures what separates them rather than when each ran ("duet benchmarking"). On
- * this project's 2-core VM the rounds of one configuration spread by up to 2×, the duet's ratios
- * by some ±5 %.
- */
-async function duet(a: Target, b: Target, connections: number, rounds: number) {
+/** The duet of two targets (bench/duet.ts), after the warm-up of each. */
+async function duetOf(a: Target, b: Target, connections: number, rounds: number) {
   for (const target of [a, b]) {
     await runLoad(target.url, {
       connections,
@@ -129,23 +118,21 @@ async function duet(a: Target, b: Target, connections: number, rounds: number) {
       headers: target.headers ?? {},
     });
   }
-  const ratios: number[] = [];
-  const cpu: [number[], number[]] = [[], []];
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 ? [b, a] : [a, b];
-    const [first, second] = await Promise.all(order.map((t) => measure(t, connections)));
-    const [ofA, ofB] = round % 2 ? [second, first] : [first, second];
-    ratios.push((ofA?.requests ?? 0) / (ofB?.requests || 1));
-    cpu[0].push(ofA?.cpuMicrosPerRequest ?? 0);
-    cpu[1].push(ofB?.cpuMicrosPerRequest ?? 0);
-    process.stderr.write(
-      `  duet round ${round + 1}: ${ofA?.requestsPerSec.toFixed(0)} vs ${ofB?.requestsPerSec.toFixed(0)} req/s\n`,
-    );
-  }
+  const result = await duet(
+    () => measure(a, connections),
+    () => measure(b, connections),
+    rounds,
+    (ofA, ofB, round) =>
+      process.stderr.write(
+        `  duet round ${round + 1}: ${ofA.requestsPerSec.toFixed(0)} vs ${ofB.requestsPerSec.toFixed(0)} req/s\n`,
+      ),
+  );
   return {
-    ratio: median(ratios),
-    ratios,
-    cpuMicrosPerRequest: [median(cpu[0]), median(cpu[1])],
+    ratio: result.ratio,
+    ratios: result.ratios,
+    cpuMicrosPerRequest: [result.ofA, result.ofB].map((runs) =>
+      median(runs.map((r) => r.cpuMicrosPerRequest)),
+    ),
   };
 }
 
@@ -337,7 +324,7 @@ async function main() {
       50,
     );
     process.stderr.write('metrics and access log: the SQLite proxy with and without, at once\n');
-    const observability = await duet(
+    const observability = await duetOf(
       {
         name: 'with metrics and access log',
         url: `${sqlite.url}/bench/small`,
