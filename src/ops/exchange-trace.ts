@@ -72,6 +72,9 @@ const pathOf = (url: string | undefined) => {
   return query === -1 ? url : url.slice(0, query);
 };
 
+const TRACE = Symbol('exchange trace');
+type TracedResponse = ServerResponse & { [TRACE]?: ExchangeTrace };
+
 export function createExchangeObserver(options: ExchangeObserverOptions): ExchangeObserver {
   const { clock, metrics, accessLog } = options;
 
@@ -109,11 +112,21 @@ export function createExchangeObserver(options: ExchangeObserverOptions): Exchan
     });
   }
 
+  // One listener for every response, which finds its trace on the response: no closure is made
+  // per exchange.
+  function onClose(this: TracedResponse): void {
+    const trace = this[TRACE];
+    if (trace) report(this.req, this, trace);
+  }
+
   return {
     begin(req, res) {
       const trace = new ExchangeTrace(requestIdOf(req), clock.monotonic(), clock);
       // 'close' comes once, after the last byte or when the connection breaks.
-      if (metrics || accessLog) res.on('close', () => report(req, res, trace));
+      if (metrics || accessLog) {
+        (res as TracedResponse)[TRACE] = trace;
+        res.on('close', onClose);
+      }
       return trace;
     },
   };
