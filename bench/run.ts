@@ -267,6 +267,20 @@ async function main() {
       `accounting-proxy benchmark: ${cpus().length} cores, load by ${loadGenerator}, ${ROUNDS} rounds × ${SECONDS} s`,
     );
     process.stderr.write('small bodies (100 B, 50 connections)\n');
+    // Small bodies through the SQLite proxy with metrics and access log and without: rows of the
+    // table and the two sides of the duet.
+    const sqliteSmall: Target = {
+      name: 'accounting-proxy SQLite',
+      url: `${sqlite.url}/bench/small`,
+      headers: buyer,
+      pid: sqlite.child.pid,
+    };
+    const plainSmall: Target = {
+      name: 'accounting-proxy SQLite, no metrics or access log',
+      url: `${sqlitePlain.url}/bench/small`,
+      headers: buyer,
+      pid: sqlitePlain.child.pid,
+    };
     const small = await scenario(
       [
         { name: 'direct', url: `${backendUrl}/small` },
@@ -275,18 +289,8 @@ async function main() {
           url: `http://127.0.0.1:${bare.port}/small`,
           pid: bare.child.pid,
         },
-        {
-          name: 'accounting-proxy SQLite',
-          url: `${sqlite.url}/bench/small`,
-          headers: buyer,
-          pid: sqlite.child.pid,
-        },
-        {
-          name: 'accounting-proxy SQLite, no metrics or access log',
-          url: `${sqlitePlain.url}/bench/small`,
-          headers: buyer,
-          pid: sqlitePlain.child.pid,
-        },
+        sqliteSmall,
+        plainSmall,
         {
           name: 'accounting-proxy SQLite, 2 workers',
           url: `${sqliteWorkers.url}/bench/small`,
@@ -324,22 +328,7 @@ async function main() {
       50,
     );
     process.stderr.write('metrics and access log: the SQLite proxy with and without, at once\n');
-    const observability = await duetOf(
-      {
-        name: 'with metrics and access log',
-        url: `${sqlite.url}/bench/small`,
-        headers: buyer,
-        pid: sqlite.child.pid,
-      },
-      {
-        name: 'without',
-        url: `${sqlitePlain.url}/bench/small`,
-        headers: buyer,
-        pid: sqlitePlain.child.pid,
-      },
-      50,
-      DUET_ROUNDS,
-    );
+    const observability = await duetOf(sqliteSmall, plainSmall, 50, DUET_ROUNDS);
     process.stderr.write('1 MiB bodies (10 connections)\n');
     const large = await scenario(
       [
