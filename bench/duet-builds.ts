@@ -5,13 +5,10 @@
  * proxies' environment (default: metrics and access log on), `BENCH_ROUNDS` (default 12) and
  * `BENCH_SECONDS` (default 4) size the run. SQLite, small bodies, 50 connections each.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../test/support/free-port.ts';
-import { START_FLAGS } from '../test/support/proxy-process.ts';
+import { startProxyProcess } from '../test/support/proxy-process.ts';
 import { duet } from './duet.ts';
 import { runLoad } from './load.ts';
 import { BUYER_HEADERS, startParties, variantEnv } from './variants.ts';
@@ -25,23 +22,11 @@ const dir = mkdtempSync(join(tmpdir(), 'ap-duet-'));
 const parties = await startParties();
 
 async function startBuild(build: string, index: number) {
-  const port = await freePort();
-  const log = join(dir, `${index}.log`);
-  const child = spawn(process.execPath, [...START_FLAGS, join(build, 'dist/src/main.js')], {
-    env: {
-      ...process.env,
-      ...(await variantEnv(dir, index, parties, env)),
-      ACCOUNTING_PROXY_PORT: String(port),
-      ACCOUNTING_PROXY_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', openSync(log, 'a'), 'inherit'],
+  const proxy = await startProxyProcess(await variantEnv(dir, index, parties, env), {
+    stdoutFile: join(dir, `${index}.log`),
+    main: join(build, 'dist/src/main.js'),
   });
-  // Polling with a bound: the build's own stdout says when it listens.
-  for (let tries = 0; !readFileSync(log, 'utf8').includes('accounting-proxy listening'); tries++) {
-    if (tries > 600 || child.exitCode !== null) throw new Error(`${build} did not start`);
-    await sleep(100);
-  }
-  return { url: `http://127.0.0.1:${port}/bench/small`, stop: () => child.kill() };
+  return { url: `${proxy.url}/bench/small`, stop: () => proxy.stop() };
 }
 
 const [a, b] = [await startBuild(builds[0] as string, 0), await startBuild(builds[1] as string, 1)];
@@ -60,7 +45,7 @@ const result = await duet(
 console.log(
   `${builds[0]} / ${builds[1]}: × ${result.ratio.toFixed(3)} (median of ${ROUNDS} rounds; ${result.ratios.map((r) => r.toFixed(2)).join(' ')})`,
 );
-a.stop();
-b.stop();
+await a.stop();
+await b.stop();
 await parties.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -64,6 +64,18 @@ async function measure(target: Target, connections: number): Promise<Measured> {
   };
 }
 
+// Unmeasured: the first seconds of a process under load pay for JIT compilation and for growing
+// its heap and its connection pools, which is start-up cost rather than per-request cost.
+async function warmUp(targets: Target[], connections: number): Promise<void> {
+  for (const target of targets) {
+    await runLoad(target.url, {
+      connections,
+      seconds: WARMUP_SECONDS,
+      headers: target.headers ?? {},
+    });
+  }
+}
+
 /**
  * Runs every target once per round and keeps the medians. Each round starts one target later
  * (A B C, B C A, C A B …): on two shared cores a run's result depends on the run before it (at
@@ -72,15 +84,7 @@ async function measure(target: Target, connections: number): Promise<Measured> {
  */
 async function scenario(targets: Target[], connections: number) {
   const runs = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
-  // Unmeasured: the first seconds of a process under load pay for JIT compilation and for growing
-  // its heap and its connection pools, which is start-up cost rather than per-request cost.
-  for (const target of targets) {
-    await runLoad(target.url, {
-      connections,
-      seconds: WARMUP_SECONDS,
-      headers: target.headers ?? {},
-    });
-  }
+  await warmUp(targets, connections);
   for (let round = 0; round < ROUNDS; round++) {
     const shift = round % targets.length;
     for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) {
@@ -111,13 +115,7 @@ async function scenario(targets: Target[], connections: number) {
 
 /** The duet of two targets (bench/duet.ts), after the warm-up of each. */
 async function duetOf(a: Target, b: Target, connections: number, rounds: number) {
-  for (const target of [a, b]) {
-    await runLoad(target.url, {
-      connections,
-      seconds: WARMUP_SECONDS,
-      headers: target.headers ?? {},
-    });
-  }
+  await warmUp([a, b], connections);
   const result = await duet(
     () => measure(a, connections),
     () => measure(b, connections),

@@ -56,21 +56,27 @@ export async function startProxyProcess(
     stdoutFile?: string;
     /** Node flags after `npm start`'s own (a benchmark's `--trace-gc`). */
     nodeFlags?: string[];
+    /** The compiled entry point of another checkout (a benchmark comparing two builds). */
+    main?: string;
   } = {},
 ): Promise<ProxyProcess> {
   const port = await freePort();
   const stdoutFd = options.stdoutFile ? openSync(options.stdoutFile, 'a') : undefined;
-  const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeFlags ?? []), MAIN], {
-    env: {
-      ...process.env,
-      ACCOUNTING_PROXY_LOG_LEVEL: 'info',
-      // Tests that read the ops listener give it a free port; many proxies run at once.
-      ACCOUNTING_PROXY_OPS_PORT: '0',
-      ...env,
-      ACCOUNTING_PROXY_PORT: String(port),
+  const child = spawn(
+    process.execPath,
+    [...START_FLAGS, ...(options.nodeFlags ?? []), options.main ?? MAIN],
+    {
+      env: {
+        ...process.env,
+        ACCOUNTING_PROXY_LOG_LEVEL: 'info',
+        // Tests that read the ops listener give it a free port; many proxies run at once.
+        ACCOUNTING_PROXY_OPS_PORT: '0',
+        ...env,
+        ACCOUNTING_PROXY_PORT: String(port),
+      },
+      stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
     },
-    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
-  });
+  );
   if (stdoutFd !== undefined) closeSync(stdoutFd);
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
