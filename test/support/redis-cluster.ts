@@ -21,10 +21,30 @@ export async function startRedisCluster(
   options: { replicas?: number } = {},
 ): Promise<RedisCluster> {
   const replicas = options.replicas ?? 0;
-  const nodes = await startAll(
+  // `redis-cli --cluster create` waits for the nodes to agree with no end of its own (CI once saw
+  // it hold a test file past its timeout): each try is bounded, and a failed one starts over on
+  // fresh nodes, so one bad start costs seconds, not the file.
+  for (let attempt = 1; ; attempt++) {
+    const nodes = await startNodes(3 * (1 + replicas));
+    try {
+      await createCluster(nodes, replicas);
+      return clusterOf(nodes);
+    } catch (error) {
+      // Nothing may be left running: the test file would never end.
+      await Promise.all(nodes.map((node) => node.stop()));
+      if (attempt === CREATE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+const CREATE_ATTEMPTS = 3;
+const CREATE_TIMEOUT_MS = 15_000;
+
+function startNodes(count: number): Promise<RedisServer[]> {
+  return startAll(
     // The bus port is the client port + 10000 unless named: a port another test's freePort may
     // hand out meanwhile (CI saw a proxy refused its port by a cluster bus).
-    Array.from({ length: 3 * (1 + replicas) }, () =>
+    Array.from({ length: count }, () =>
       startRedisServer({
         clusterBus: true,
         args: [
@@ -40,27 +60,37 @@ export async function startRedisCluster(
       }),
     ),
   );
+}
+
+async function createCluster(nodes: RedisServer[], replicas: number): Promise<void> {
   const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
   try {
-    await promisify(execFile)('redis-cli', [
-      '--cluster',
-      'create',
-      ...addresses,
-      '--cluster-replicas',
-      String(replicas),
-      '--cluster-yes',
-    ]);
-    await eventually(async () => {
-      const states = (await Promise.all(
-        nodes.map((node) => askRedis(node.port, 'CLUSTER', 'INFO')),
-      )) as string[];
-      return states.every((info) => info.includes('cluster_state:ok'));
-    }, 20_000);
+    await promisify(execFile)(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...addresses,
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
+      { timeout: CREATE_TIMEOUT_MS, killSignal: 'SIGKILL' },
+    );
   } catch (error) {
-    // Nothing may be left running: the test file would never end.
-    await Promise.all(nodes.map((node) => node.stop()));
-    throw error;
+    const { stdout, killed } = error as { stdout?: string; killed?: boolean };
+    const why = killed ? `did not finish within ${CREATE_TIMEOUT_MS} ms` : 'failed';
+    throw new Error(`redis-cli --cluster create ${why}: ${String(stdout ?? '').slice(-2000)}`);
   }
+  await eventually(async () => {
+    const states = (await Promise.all(
+      nodes.map((node) => askRedis(node.port, 'CLUSTER', 'INFO')),
+    )) as string[];
+    return states.every((info) => info.includes('cluster_state:ok'));
+  }, 10_000);
+}
+
+function clusterOf(nodes: RedisServer[]): RedisCluster {
   return {
     nodes,
     seeds: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),

@@ -175,6 +175,39 @@ export function keepConnected(client: RedisClient, isClosing: () => boolean): vo
   });
 }
 
+/**
+ * QUIT, bounded: a node that does not answer (a Cluster mid-failover) must not hold the shutdown;
+ * disconnect() then also ends every reconnection attempt.
+ */
+export async function closeClient(client: RedisClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.quit().catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  disconnectClient(client);
+}
+
+/**
+ * disconnect(), for good. A Cluster client of ioredis 5 re-arms its slots-refresh timer when a
+ * refresh that was in flight at disconnect() ends, and that timer then fires every
+ * slotsRefreshInterval for ever, holding the process open (CI saw a test file never end). A
+ * refresh asked for now queues behind the one in flight; when it was queued (its callback comes
+ * later, not at once), disconnecting again clears the re-armed timer.
+ */
+export function disconnectClient(client: RedisClient): void {
+  client.disconnect();
+  if (!(client instanceof Cluster)) return;
+  let queued = false;
+  client.refreshSlotsCache(() => {
+    if (queued) client.disconnect();
+  });
+  queued = true;
+}
+
 /** Connects (or fails with STORE_CONNECTION_FAILED) and defines the store's scripts. */
 export async function connectRedis(options: RedisConnectionOptions): Promise<RedisContext> {
   const redis = createClient(options);
@@ -189,7 +222,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     // Cluster's connect resolves before a command could fail on the credentials; PING tells.
     await redis.ping();
   } catch (error) {
-    redis.disconnect();
+    disconnectClient(redis);
     throw proxyError(
       'STORE_CONNECTION_FAILED',
       describeTopology(options.topology),

@@ -3,9 +3,9 @@ import type { Store } from '../store.ts';
 import { redisAdapter } from './adapter.ts';
 import { redisBuys } from './buys.ts';
 import {
+  closeClient,
   connectRedis,
   keepConnected,
-  type RedisClient,
   type RedisConnectionOptions,
   type RedisContext,
 } from './connection.ts';
@@ -19,22 +19,6 @@ import { redisSubscriptions } from './subscriptions.ts';
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** For the dates the store writes itself (default: the system clock). */
   clock?: Clock;
-}
-
-/**
- * QUIT, bounded: a node that does not answer (a Cluster mid-failover) must not hold the shutdown;
- * disconnect() then also ends every reconnection attempt.
- */
-async function closeClient(client: RedisClient): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.quit().catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, 1000);
-    }),
-  ]);
-  clearTimeout(timer);
-  client.disconnect();
 }
 
 /** Brings a store of the first key layout into today's, once; a new store is marked current. */
