@@ -3,15 +3,9 @@
  * docs/operations.md, the Grafana dashboard): labels carry registered public paths, units, error
  * codes and results, never users, keys, tokens or raw paths.
  */
-import {
-  type Aggregator,
-  Counter,
-  collectDefaultMetrics,
-  Gauge,
-  Histogram,
-  Registry,
-} from 'prom-client';
+import { type Aggregator, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { HotCounter, type Tally } from './hot-counter.ts';
+import { collectProcessMetrics } from './process-metrics.ts';
 import { RequestHistogram } from './request-histogram.ts';
 import { registerStoreGauges, type StoreFigures } from './store-gauges.ts';
 
@@ -61,6 +55,7 @@ export class Metrics {
   // The tallies of the proxy path, found once per label set.
   private readonly requestTallies = new Map<string, Map<string, Map<string, Tally>>>();
   private readonly unitTallies = new Map<string, { exchanges: Tally; amount: Tally }>();
+  private readonly processMetrics: { stop(): void };
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -143,7 +138,7 @@ export class Metrics {
       );
     }
     if (storeFigures) registerStoreGauges(storeFigures, gauge);
-    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    this.processMetrics = collectProcessMetrics(this.registry, METRIC_PREFIX);
     // Gauges named like counters, which `promtool check metrics` flags; the per-type gauges
     // without the suffix (nodejs_active_handles{type}, …) say the same.
     for (const name of [
@@ -223,6 +218,11 @@ export class Metrics {
   tokenLookup(result: 'hit' | 'miss'): void {
     if (result === 'hit') this.tokenHits.value++;
     else this.tokenMisses.value++;
+  }
+
+  /** Stops what observes the process (the GC histogram's profiler). */
+  close(): void {
+    this.processMetrics.stop();
   }
 
   /** The exposition text (Prometheus format). */

@@ -79,6 +79,7 @@ export function createProcessOps(options: {
     },
     async close() {
       await server?.close();
+      metrics?.close();
     },
   };
 }
