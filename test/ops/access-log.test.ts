@@ -64,6 +64,22 @@ describe('access log lines', () => {
     assert.ok(!('unit' in (third ?? {})) && !('amount' in (third ?? {})));
   });
 
+  test('each line has the time it was written', async () => {
+    const times = [1_764_600_000_123, 1_764_600_000_123, 1_764_600_000_124, 5];
+    const blocks: Buffer[] = [];
+    const log = createAccessLog({
+      write: (bytes) => void blocks.push(Buffer.from(bytes)),
+      now: () => times.shift() ?? 0,
+    });
+    for (let i = 0; i < 4; i++) log.write(entry());
+    await log.flush();
+    const written = Buffer.concat(blocks).toString().trim().split('\n');
+    assert.deepEqual(
+      written.map((line) => (JSON.parse(line) as { time: number }).time),
+      [1_764_600_000_123, 1_764_600_000_123, 1_764_600_000_124, 5],
+    );
+  });
+
   test('any string is written as JSON reads it back', async () => {
     const strings = [
       'quote " and backslash \\',
