@@ -220,7 +220,7 @@ export class Metrics {
     else this.tokenMisses.value++;
   }
 
-  /** Stops what observes the process (the GC histogram's profiler). */
+  /** Stops what observes the process (the GC histogram's observer). */
   close(): void {
     this.processMetrics.stop();
   }

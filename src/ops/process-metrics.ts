@@ -6,7 +6,10 @@ import { createRequire } from 'node:module';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { trackGcDurations } from './gc-durations.ts';
 
-type Collect = (registry: Registry, config: { prefix: string }) => void;
+type Collect = (
+  registry: Registry,
+  config: { prefix: string; eventLoopMonitoringPrecision: number },
+) => void;
 // prom-client keeps each default metric in a module of its own, named as in its metricsList.
 const load = createRequire(import.meta.url);
 
@@ -15,7 +18,7 @@ export function collectProcessMetrics(registry: Registry, prefix: string): { sto
     if (name === 'gc') continue;
     const collect = load(`prom-client/lib/metrics/${name}`) as Collect;
     // The configuration collectDefaultMetrics passes them.
-    collect(registry, { eventLoopMonitoringPrecision: 10, prefix } as { prefix: string });
+    collect(registry, { eventLoopMonitoringPrecision: 10, prefix });
   }
   return trackGcDurations(registry, `${prefix}nodejs_gc_duration_seconds`);
 }

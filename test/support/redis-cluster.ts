@@ -21,9 +21,9 @@ export async function startRedisCluster(
   options: { replicas?: number } = {},
 ): Promise<RedisCluster> {
   const replicas = options.replicas ?? 0;
-  // `redis-cli --cluster create` waits for the nodes to agree with no end of its own (CI once saw
-  // it hold a test file past its timeout): each try is bounded, and a failed one starts over on
-  // fresh nodes, so one bad start costs seconds, not the file.
+  // `redis-cli --cluster create` waits for the nodes to agree with no end of its own: each try is
+  // bounded, and a failed one starts over on fresh nodes, so one bad start costs seconds, not the
+  // test file.
   for (let attempt = 1; ; attempt++) {
     const nodes = await startNodes(3 * (1 + replicas));
     try {
