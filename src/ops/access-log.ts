@@ -41,7 +41,8 @@ const lineBindings = (bindings: Record<string, unknown>) =>
 
 // Printable ASCII but `"` and `\`: such a string is its own JSON text between quotes.
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-// Set while a line is built when a string needed JSON's escaping, which may leave it beyond ASCII.
+// Set while a line is built when it may be beyond ASCII: a string needed JSON's escaping, or the
+// bindings are.
 let escaped = false;
 const json = (text: string) => {
   if (PLAIN.test(text)) return `"${text}"`;
@@ -99,6 +100,8 @@ export function createAccessLog(options: {
   const blockBytes = options.blockBytes ?? BLOCK_BYTES;
   // `service` is the exchange's field (its public path): the line names itself with `log`.
   const bound = lineBindings({ log: 'access', ...options.bindings });
+  // JSON.stringify leaves non-ASCII as it is: such bindings make every line UTF-8.
+  const boundAscii = /^[\x20-\x7e]*$/.test(bound);
   let block = Buffer.allocUnsafe(blockBytes);
   let used = 0;
   const handOver = () => {
@@ -116,7 +119,7 @@ export function createAccessLog(options: {
   return {
     handOver,
     write(entry) {
-      escaped = false;
+      escaped = !boundAscii;
       const time = options.now();
       if (time !== lastTime) {
         lastTime = time;

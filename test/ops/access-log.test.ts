@@ -80,6 +80,19 @@ describe('access log lines', () => {
     );
   });
 
+  test('bindings beyond ASCII are written as UTF-8', async () => {
+    const blocks: Buffer[] = [];
+    const log = createAccessLog({
+      write: (bytes) => void blocks.push(Buffer.from(bytes)),
+      now: () => 1,
+      bindings: { site: 'Zürich ☕' },
+    });
+    log.write(entry());
+    await log.flush();
+    const line = JSON.parse(Buffer.concat(blocks).toString()) as { site: string; user: string };
+    assert.deepEqual([line.site, line.user], ['Zürich ☕', 'alice']);
+  });
+
   test('any string is written as JSON reads it back', async () => {
     const strings = [
       'quote " and backslash \\',
