@@ -31,6 +31,7 @@ import {
 } from './src/config/parsers.ts';
 
 export type DatabaseType = 'sqlite' | 'redis';
+export type SqliteDriverSetting = 'auto' | 'node:sqlite' | 'better-sqlite3';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface HttpsConfig {
@@ -63,6 +64,8 @@ export interface Config {
     type: DatabaseType;
     /** SQLite file (relative to the working directory), or the Redis database index. */
     name: string;
+    /** The library that runs SQLite; `auto`: node:sqlite where Node has it, else better-sqlite3. */
+    sqlite_driver: SqliteDriverSetting;
     redis_host: string;
     redis_port: number;
     /** Every Redis key of this proxy starts with it, so several deployments can share a server. */
@@ -153,6 +156,7 @@ export function defaultConfig(): Config {
     database: {
       type: 'sqlite',
       name: 'accountingDB.sqlite',
+      sqlite_driver: 'auto',
       redis_host: 'localhost',
       redis_port: 6379,
       redis_prefix: 'accounting-proxy:',
@@ -282,6 +286,12 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'database.name',
     nonEmpty,
     'SQLite file (relative to the working directory) or Redis database index',
+  ),
+  variable(
+    'SQLITE_DRIVER',
+    'database.sqlite_driver',
+    oneOf(['auto', 'node:sqlite', 'better-sqlite3'] as const),
+    '`auto`, `node:sqlite` or `better-sqlite3`',
   ),
   variable('REDIS_HOST', 'database.redis_host', nonEmpty, 'Redis host'),
   variable('REDIS_PORT', 'database.redis_port', port, 'Redis port'),

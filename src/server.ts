@@ -225,7 +225,7 @@ export async function startProxy(
     );
   }
   log.info(
-    { port, store: store.kind, https: config.accounting_proxy.https.enabled },
+    { port, store: store.kind, driver: store.driver, https: config.accounting_proxy.https.enabled },
     // A worker's primary says it once all of them listen.
     overrides.worker ? 'worker proxy listening' : 'accounting-proxy listening',
   );

@@ -56,6 +56,7 @@ export async function openStore(
   const { openSqliteStore } = await import('./sqlite/index.ts');
   return openSqliteStore({
     filename: database.name,
+    ...(database.sqlite_driver !== 'auto' && { driver: database.sqlite_driver }),
     ...(options.clock && { clock: options.clock }),
     ...(options.sqliteCheckpoints && { backgroundCheckpoints: options.sqliteCheckpoints }),
   });

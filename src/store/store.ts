@@ -258,6 +258,8 @@ export interface SubscriptionStore {
 
 export interface StoreConnection {
   readonly kind: 'sqlite' | 'redis';
+  /** The library behind it, for the start line: `node:sqlite`, `better-sqlite3` or `ioredis`. */
+  readonly driver: string;
   /** False while the store cannot be reached (a Redis connection being re-established). */
   isAvailable(): boolean;
   /**

@@ -53,6 +53,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   if (!options.failFast) keepConnected(redis, () => closing);
   return {
     kind: 'redis',
+    driver: 'ioredis',
     ...redisRouting(context),
     ...redisBuys(context),
     ...redisReporting(context),

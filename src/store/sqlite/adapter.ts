@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import {
   type AdapterClient,
@@ -62,7 +62,7 @@ const toClient = (row: ClientRow): AdapterClient => ({
 });
 
 /** Products, client credentials and sessions of adapter services in SQLite. */
-export function sqliteAdapter(db: Database): AdapterStore {
+export function sqliteAdapter(db: SqliteDatabase): AdapterStore {
   const sql = {
     service: db.prepare<[string], { adapter: number }>(
       'SELECT adapter FROM services WHERE public_path = ?',
@@ -83,9 +83,7 @@ export function sqliteAdapter(db: Database): AdapterStore {
        pending, outbox_value, session_total, session_counted_at, session_open
        FROM buys WHERE client_key = ?`,
     ),
-    ended: db
-      .prepare<[string], string>('SELECT public_path FROM ended_clients WHERE client_key = ?')
-      .pluck(),
+    ended: db.prepareValue<[string], string>('SELECT public_path FROM ended_clients WHERE client_key = ?'),
     setReady: db.prepare('UPDATE buys SET client_ready = 1 WHERE client_key = ? AND revoked = 0'),
     saveSession: db.prepare(
       `UPDATE buys SET session_total = ?, session_counted_at = ?, session_open = ?,

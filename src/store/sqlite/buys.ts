@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import type { Buy, BuyIdentity, BuyStore, BuyUsage, UsageBatch, UsageIncrement } from '../store.ts';
 import { assertValidAmount } from '../usage-amount.ts';
@@ -13,9 +13,9 @@ const identityOf = ({ orderId, productId, customer, publicPath }: BuyIdentity): 
 });
 
 /** Buys and their metered usage in SQLite. */
-export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore {
+export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): BuyStore {
   const sql = {
-    serviceExists: db.prepare('SELECT 1 FROM services WHERE public_path = ?').pluck(),
+    serviceExists: db.prepareValue('SELECT 1 FROM services WHERE public_path = ?'),
     insertBuy: db.prepare(
       `INSERT INTO buys (${BUY_COLUMNS}, seq)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
@@ -49,7 +49,7 @@ export function sqliteBuys(db: Database, routingChange: RoutingChange): BuyStore
     deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
     deleteBuySubscriptions: db.prepare('DELETE FROM subscriptions WHERE api_key = ?'),
     addUsage: db.prepare('UPDATE buys SET pending = pending + ? WHERE api_key = ?'),
-    lastBatch: db.prepare('SELECT last_batch FROM usage_writers WHERE writer = ?').pluck(),
+    lastBatch: db.prepareValue('SELECT last_batch FROM usage_writers WHERE writer = ?'),
     setLastBatch: db.prepare(
       'INSERT INTO usage_writers (writer, last_batch) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch',
     ),

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type Database from 'better-sqlite3';
+import { betterSqlite3Path } from './better-sqlite3.ts';
+import type { SqliteDatabase } from './driver.ts';
 
 export interface CheckpointerOptions {
   intervalMs: number;
@@ -44,19 +44,33 @@ interface WorkerData {
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.filename);
-db.pragma('busy_timeout = 1000');
-function checkpoint() {
+const db = openDatabase();
+db.exec('PRAGMA busy_timeout = 1000');
+const checkpoint = (mode) => db.prepare('PRAGMA wal_checkpoint(' + mode + ')').get();
+function openDatabase() {
+  if (workerData.driver !== 'node:sqlite') return new (require(workerData.driver))(workerData.filename);
+  // As in node-sqlite.ts: Node 22's one ExperimentalWarning for the module is not the proxy's to print.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = (warning, ...rest) =>
+    String(warning).startsWith('SQLite is an experimental feature')
+      ? undefined
+      : emitWarning.call(process, warning, ...rest);
   try {
-    let [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (result.log >= workerData.restartFrames) [result] = db.pragma('wal_checkpoint(RESTART)');
-    parentPort.postMessage({ result });
+    return new (require('node:sqlite').DatabaseSync)(workerData.filename);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+function tick() {
+  try {
+    let result = checkpoint('PASSIVE');
+    if (result.log >= workerData.restartFrames) result = checkpoint('RESTART');
+    parentPort.postMessage({ result: { ...result } });
   } catch (error) {
     parentPort.postMessage({ error: error.message });
   }
 }
-const timer = setInterval(checkpoint, workerData.intervalMs);
+const timer = setInterval(tick, workerData.intervalMs);
 parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
@@ -69,22 +83,20 @@ parentPort.on('message', () => {
  * crosses 1000 WAL pages, and that commit holds the event loop for the copy and its fsyncs
  * (5–10 ms measured): every response waiting for a usage commit in that turn pays it.
  */
-export function startCheckpointer(
-  db: Database.Database,
-  options: CheckpointerOptions,
-): Checkpointer {
+export function startCheckpointer(db: SqliteDatabase, options: CheckpointerOptions): Checkpointer {
   const workerData: WorkerData = {
-    driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-    filename: db.name,
+    // The module the worker requires: node:sqlite, or the file of the better-sqlite3 package.
+    driver: db.driver === 'node:sqlite' ? db.driver : (betterSqlite3Path() ?? db.driver),
+    filename: db.filename,
     intervalMs: options.intervalMs,
     restartFrames: options.restartFrames ?? 4096,
   };
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
   worker.unref();
-  db.pragma('wal_autocheckpoint = 0');
+  db.exec('PRAGMA wal_autocheckpoint = 0');
   let stopped = false;
   const checkpointInline = () => {
-    if (db.open) db.pragma('wal_autocheckpoint = 1000');
+    if (db.open) db.exec('PRAGMA wal_autocheckpoint = 1000');
   };
   // A lock held by another process fails every tick until it is released: one line per outage.
   let failing = false;

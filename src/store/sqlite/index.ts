@@ -1,14 +1,15 @@
-import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../clock.ts';
 import { proxyError } from '../../errors.ts';
 import type { Store } from '../store.ts';
 import { sqliteAdapter } from './adapter.ts';
 import { sqliteBuys } from './buys.ts';
 import { type CheckpointerOptions, startCheckpointer } from './checkpointer.ts';
+import type { SqliteDatabase, SqliteDriverName } from './driver.ts';
 import { sqliteLocks } from './locks.ts';
 import { sqliteReporting } from './reporting.ts';
 import { sqliteRouting } from './routing.ts';
 import { routingChanges } from './routing-version.ts';
+import { openSqliteDatabase } from './open-database.ts';
 import { migrate } from './schema.ts';
 import { sqliteSubscriptions } from './subscriptions.ts';
 
@@ -25,11 +26,13 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: CheckpointerOptions;
   /** For lock expiry (default: the system clock). */
   clock?: Clock;
+  /** The library that runs SQLite (default: node:sqlite where this Node has it). */
+  driver?: SqliteDriverName | undefined;
 }
 
-function openDatabase(filename: string): Database.Database {
+function openDatabase(filename: string, driver: SqliteDriverName | undefined): SqliteDatabase {
   try {
-    return new Database(filename);
+    return openSqliteDatabase(filename, { driver });
   } catch (error) {
     throw proxyError(
       'STORE_CONNECTION_FAILED',
@@ -46,13 +49,13 @@ function openDatabase(filename: string): Database.Database {
 // How often another process's commits are looked for (the routing poll stays the safety net).
 const CHANGE_CHECK_MS = 50;
 
-function writeProbe(db: Database.Database): { check(): void; close(): void } {
-  let probeDb: Database.Database | undefined;
+function writeProbe(db: SqliteDatabase): { check(): void; close(): void } {
+  let probeDb: SqliteDatabase | undefined;
   const connection = () => {
     if (db.memory) return db;
     if (!probeDb) {
-      probeDb = new Database(db.name, { fileMustExist: true });
-      probeDb.pragma('busy_timeout = 25');
+      probeDb = openSqliteDatabase(db.filename, { driver: db.driver, fileMustExist: true });
+      probeDb.exec('PRAGMA busy_timeout = 25');
     }
     return probeDb;
   };
@@ -68,13 +71,13 @@ function writeProbe(db: Database.Database): { check(): void; close(): void } {
 
 /** The store in one SQLite file: WAL, prepared statements, schema versioned by user_version. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openDatabase(options.filename);
-  db.pragma('journal_mode = WAL');
+  const db = openDatabase(options.filename, options.driver);
+  db.exec('PRAGMA journal_mode = WAL');
   // WAL with synchronous=NORMAL survives a process crash; FULL would also survive power loss at
   // the price of an fsync per commit. A crash of the proxy is the case we must not lose usage in.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 250}`);
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA foreign_keys = ON');
+  db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 250}`);
   migrate(db);
   const checkpointer =
     options.backgroundCheckpoints && !db.memory
@@ -84,6 +87,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const probe = writeProbe(db);
   return {
     kind: 'sqlite',
+    driver: db.driver,
     ...sqliteRouting(db, routingChange),
     ...sqliteBuys(db, routingChange),
     ...sqliteReporting(db),
@@ -94,10 +98,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     probe: async () => probe.check(),
     watchChanges: async (onChange) => {
       // data_version moves with every commit of another connection; reading it is a memory read.
-      let seen = db.pragma('data_version', { simple: true });
+      const dataVersion = db.prepareValue<[], number>('PRAGMA data_version');
+      let seen = dataVersion.get();
       const timer = setInterval(() => {
         if (!db.open) return;
-        const now = db.pragma('data_version', { simple: true });
+        const now = dataVersion.get();
         if (now !== seen) {
           seen = now;
           onChange();

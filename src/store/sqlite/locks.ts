@@ -1,9 +1,9 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 import type { Clock } from '../../clock.ts';
 import type { LockStore } from '../store.ts';
 
 /** Named locks in SQLite, expiring by the given clock. */
-export function sqliteLocks(db: Database, clock: Clock): LockStore {
+export function sqliteLocks(db: SqliteDatabase, clock: Clock): LockStore {
   const sql = {
     take: db.prepare(
       `INSERT INTO locks (name, owner, expires_at) VALUES (@name, @owner, @expires)
@@ -11,7 +11,7 @@ export function sqliteLocks(db: Database, clock: Clock): LockStore {
        WHERE locks.owner = excluded.owner OR locks.expires_at < @now`,
     ),
     release: db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?'),
-    owner: db.prepare('SELECT owner FROM locks WHERE name = ? AND expires_at >= ?').pluck(),
+    owner: db.prepareValue('SELECT owner FROM locks WHERE name = ? AND expires_at >= ?'),
   };
   return {
     acquireLock: async (name, owner, ttlMs) => {

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 import { MARKETPLACE_KEYS_KEPT, type ReportingStore } from '../store.ts';
 import {
   DELETE_SPENT_REVOKED,
@@ -13,7 +13,7 @@ const laterDate = (now: string, previous: string | null) =>
   previous !== null && previous > now ? previous : now;
 
 /** The outbox of usage records, specifications and marketplace keys in SQLite. */
-export function sqliteReporting(db: Database): ReportingStore {
+export function sqliteReporting(db: SqliteDatabase): ReportingStore {
   const sql = {
     usageRows: db.prepare<[], UsageRow>('SELECT * FROM buys ORDER BY seq'),
     usageRow: db.prepare<[string], UsageRow>('SELECT * FROM buys WHERE api_key = ?'),
@@ -33,7 +33,7 @@ export function sqliteReporting(db: Database): ReportingStore {
     setHref: db.prepare(
       'INSERT INTO specifications (unit, href) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET href = excluded.href',
     ),
-    getHref: db.prepare('SELECT href FROM specifications WHERE unit = ?').pluck(),
+    getHref: db.prepareValue('SELECT href FROM specifications WHERE unit = ?'),
     addMarketplaceKey: db.prepare(
       `INSERT INTO marketplace_keys (key, received_at, state, seq)
        VALUES (?, ?, 'untried', (SELECT coalesce(max(seq), 0) + 1 FROM marketplace_keys))

@@ -1,10 +1,10 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 
 /**
  * Wraps a routing change (services, admins, bindings, buys) in one write transaction that also
  * bumps the routing version, so other processes polling it see the change.
  */
-export function routingChanges(db: Database) {
+export function routingChanges(db: SqliteDatabase) {
   const bump = db.prepare('UPDATE routing_version SET version = version + 1 WHERE id = 1');
   return <A extends unknown[], R>(body: (...args: A) => R) => {
     const run = db.transaction((...args: A): R => {

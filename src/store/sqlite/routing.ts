@@ -1,14 +1,14 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import type { RoutingState, RoutingStore, Service } from '../store.ts';
 import type { RoutingChange } from './routing-version.ts';
 import { BUY_COLUMNS, type BuyRow, type ServiceRow, toBuy, toService } from './rows.ts';
 
 /** Services, administrators and bindings in SQLite. */
-export function sqliteRouting(db: Database, routingChange: RoutingChange): RoutingStore {
+export function sqliteRouting(db: SqliteDatabase, routingChange: RoutingChange): RoutingStore {
   const sql = {
-    version: db.prepare('SELECT version FROM routing_version WHERE id = 1').pluck(),
-    serviceExists: db.prepare('SELECT 1 FROM services WHERE public_path = ?').pluck(),
+    version: db.prepareValue('SELECT version FROM routing_version WHERE id = 1'),
+    serviceExists: db.prepareValue('SELECT 1 FROM services WHERE public_path = ?'),
     insertService: db.prepare(
       'INSERT INTO services (url, app_id, methods, is_context_broker, adapter, public_path) VALUES (?, ?, ?, ?, ?, ?)',
     ),
@@ -18,16 +18,14 @@ export function sqliteRouting(db: Database, routingChange: RoutingChange): Routi
     getService: db.prepare<[string], ServiceRow>('SELECT * FROM services WHERE public_path = ?'),
     listServices: db.prepare<[], ServiceRow>('SELECT * FROM services ORDER BY public_path'),
     deleteService: db.prepare('DELETE FROM services WHERE public_path = ?'),
-    countServiceBuys: db.prepare('SELECT count(*) FROM buys WHERE public_path = ?').pluck(),
-    adminExists: db.prepare('SELECT 1 FROM admins WHERE id = ?').pluck(),
+    countServiceBuys: db.prepareValue('SELECT count(*) FROM buys WHERE public_path = ?'),
+    adminExists: db.prepareValue('SELECT 1 FROM admins WHERE id = ?'),
     insertAdmin: db.prepare('INSERT INTO admins (id) VALUES (?)'),
     deleteAdmin: db.prepare('DELETE FROM admins WHERE id = ?'),
-    listAdmins: db.prepare('SELECT id FROM admins ORDER BY id').pluck(),
+    listAdmins: db.prepareValue('SELECT id FROM admins ORDER BY id'),
     bind: db.prepare('INSERT OR IGNORE INTO admin_bindings (admin_id, public_path) VALUES (?, ?)'),
     unbind: db.prepare('DELETE FROM admin_bindings WHERE admin_id = ? AND public_path = ?'),
-    serviceAdmins: db
-      .prepare('SELECT admin_id FROM admin_bindings WHERE public_path = ? ORDER BY admin_id')
-      .pluck(),
+    serviceAdmins: db.prepareValue('SELECT admin_id FROM admin_bindings WHERE public_path = ? ORDER BY admin_id'),
     allBindings: db.prepare<[], { adminId: string; publicPath: string }>(
       'SELECT admin_id AS adminId, public_path AS publicPath FROM admin_bindings ORDER BY admin_id, public_path',
     ),

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records how many have run, so a newer
@@ -124,8 +124,13 @@ export const migrations: readonly string[] = [
   `,
 ];
 
-export function migrate(db: Database): void {
-  const applied = db.pragma('user_version', { simple: true }) as number;
+/** How many migrations the file has had. */
+export function schemaVersion(db: SqliteDatabase): number {
+  return db.prepareValue<[], number>('PRAGMA user_version').get() ?? 0;
+}
+
+export function migrate(db: SqliteDatabase): void {
+  const applied = schemaVersion(db);
   if (applied > migrations.length) {
     throw new Error(
       `database schema version ${applied} is newer than this accounting-proxy (${migrations.length})`,
@@ -134,7 +139,7 @@ export function migrate(db: Database): void {
   for (let version = applied; version < migrations.length; version++) {
     db.transaction(() => {
       db.exec(migrations[version] ?? '');
-      db.pragma(`user_version = ${version + 1}`);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
     }).immediate();
   }
 }

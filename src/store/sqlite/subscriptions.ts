@@ -1,12 +1,12 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import type { SubscriptionStore } from '../store.ts';
 import { type SubscriptionRow, toSubscription } from './rows.ts';
 
 /** Orion subscriptions in SQLite; they go with their buy (ON DELETE CASCADE). */
-export function sqliteSubscriptions(db: Database): SubscriptionStore {
+export function sqliteSubscriptions(db: SqliteDatabase): SubscriptionStore {
   const sql = {
-    activeBuy: db.prepare('SELECT 1 FROM buys WHERE api_key = ? AND revoked = 0').pluck(),
+    activeBuy: db.prepareValue('SELECT 1 FROM buys WHERE api_key = ? AND revoked = 0'),
     insert: db.prepare(
       `INSERT OR REPLACE INTO subscriptions (subscription_id, api_key, notification_url, version,
        secret, fiware_service, fiware_service_path) VALUES (?, ?, ?, ?, ?, ?, ?)`,
