@@ -54,19 +54,42 @@ export function nodeSqliteModule(): NodeSqliteModule | undefined {
   return loaded ?? undefined;
 }
 
-// A null-prototype row of one column or more: the first column's value.
+/*
+ * node:sqlite answers rows as objects without a prototype; the store hands rows on as they are in
+ * places, and better-sqlite3's are plain objects: so are these.
+ */
+class RowStatement implements SqliteStatement {
+  constructor(private readonly statement: NodeStatement) {}
+  run(...params: unknown[]) {
+    return this.statement.run(...params) as { changes: number };
+  }
+  get(...params: unknown[]) {
+    const row = this.statement.get(...params);
+    return row === undefined ? undefined : { ...row };
+  }
+  all(...params: unknown[]) {
+    return this.statement.all(...params).map((row) => ({ ...row }));
+  }
+}
+
 function firstColumn(row: Record<string, unknown> | undefined): unknown {
   if (row === undefined) return undefined;
   for (const column in row) return row[column];
   return undefined;
 }
 
-function valueStatement(statement: NodeStatement): SqliteStatement {
-  return {
-    run: (...params) => statement.run(...params) as { changes: number },
-    get: (...params) => firstColumn(statement.get(...params)),
-    all: (...params) => statement.all(...params).map(firstColumn),
-  };
+/** The rows' first column, as better-sqlite3's `pluck()` gives. */
+class ValueStatement implements SqliteStatement {
+  constructor(private readonly statement: NodeStatement) {}
+  run(...params: unknown[]) {
+    return this.statement.run(...params) as { changes: number };
+  }
+  get(...params: unknown[]) {
+    return firstColumn(this.statement.get(...params));
+  }
+  all(...params: unknown[]) {
+    return this.statement.all(...params).map(firstColumn);
+  }
 }
 
 /** A database through `node:sqlite`'s DatabaseSync: transactions are written out here. */
@@ -136,9 +159,9 @@ export function openNodeSqlite(filename: string, options: OpenSqliteOptions): Sq
     },
     exec: (sql) => db.exec(sql),
     prepare: <P extends unknown[], R>(sql: string) =>
-      db.prepare(sql) as unknown as SqliteStatement<P, R>,
+      new RowStatement(db.prepare(sql)) as unknown as SqliteStatement<P, R>,
     prepareValue: <P extends unknown[], V>(sql: string) =>
-      valueStatement(db.prepare(sql)) as unknown as SqliteStatement<P, V>,
+      new ValueStatement(db.prepare(sql)) as unknown as SqliteStatement<P, V>,
     transaction: <A extends unknown[], R>(body: (...args: A) => R): SqliteTransaction<A, R> => ({
       immediate: (...args) => run(control.immediate, body, args),
       deferred: (...args) => run(control.deferred, body, args),
