@@ -1,4 +1,3 @@
-import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import {
   type AdapterClient,
@@ -9,6 +8,7 @@ import {
   type SessionEvent,
   type SessionOutcome,
 } from '../adapter.ts';
+import type { SqliteDatabase } from './driver.ts';
 import { DELETE_SPENT_REVOKED } from './rows.ts';
 
 interface ProductRow {
@@ -83,7 +83,9 @@ export function sqliteAdapter(db: SqliteDatabase): AdapterStore {
        pending, outbox_value, session_total, session_counted_at, session_open
        FROM buys WHERE client_key = ?`,
     ),
-    ended: db.prepareValue<[string], string>('SELECT public_path FROM ended_clients WHERE client_key = ?'),
+    ended: db.prepareValue<[string], string>(
+      'SELECT public_path FROM ended_clients WHERE client_key = ?',
+    ),
     setReady: db.prepare('UPDATE buys SET client_ready = 1 WHERE client_key = ? AND revoked = 0'),
     saveSession: db.prepare(
       `UPDATE buys SET session_total = ?, session_counted_at = ?, session_open = ?,

@@ -1,7 +1,7 @@
-import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import type { Buy, BuyIdentity, BuyStore, BuyUsage, UsageBatch, UsageIncrement } from '../store.ts';
 import { assertValidAmount } from '../usage-amount.ts';
+import type { SqliteDatabase } from './driver.ts';
 import type { RoutingChange } from './routing-version.ts';
 import { BUY_COLUMNS, type BuyRow, toBuy } from './rows.ts';
 

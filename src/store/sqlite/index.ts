@@ -6,10 +6,10 @@ import { sqliteBuys } from './buys.ts';
 import { type CheckpointerOptions, startCheckpointer } from './checkpointer.ts';
 import type { SqliteDatabase, SqliteDriverName } from './driver.ts';
 import { sqliteLocks } from './locks.ts';
+import { openSqliteDatabase } from './open-database.ts';
 import { sqliteReporting } from './reporting.ts';
 import { sqliteRouting } from './routing.ts';
 import { routingChanges } from './routing-version.ts';
-import { openSqliteDatabase } from './open-database.ts';
 import { migrate } from './schema.ts';
 import { sqliteSubscriptions } from './subscriptions.ts';
 

@@ -1,6 +1,6 @@
-import type { SqliteDatabase } from './driver.ts';
 import type { Clock } from '../../clock.ts';
 import type { LockStore } from '../store.ts';
+import type { SqliteDatabase } from './driver.ts';
 
 /** Named locks in SQLite, expiring by the given clock. */
 export function sqliteLocks(db: SqliteDatabase, clock: Clock): LockStore {

@@ -1,5 +1,5 @@
-import type { SqliteDatabase } from './driver.ts';
 import { MARKETPLACE_KEYS_KEPT, type ReportingStore } from '../store.ts';
+import type { SqliteDatabase } from './driver.ts';
 import {
   DELETE_SPENT_REVOKED,
   type MarketplaceKeyRow,

@@ -1,6 +1,6 @@
-import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import type { RoutingState, RoutingStore, Service } from '../store.ts';
+import type { SqliteDatabase } from './driver.ts';
 import type { RoutingChange } from './routing-version.ts';
 import { BUY_COLUMNS, type BuyRow, type ServiceRow, toBuy, toService } from './rows.ts';
 
@@ -25,7 +25,9 @@ export function sqliteRouting(db: SqliteDatabase, routingChange: RoutingChange):
     listAdmins: db.prepareValue('SELECT id FROM admins ORDER BY id'),
     bind: db.prepare('INSERT OR IGNORE INTO admin_bindings (admin_id, public_path) VALUES (?, ?)'),
     unbind: db.prepare('DELETE FROM admin_bindings WHERE admin_id = ? AND public_path = ?'),
-    serviceAdmins: db.prepareValue('SELECT admin_id FROM admin_bindings WHERE public_path = ? ORDER BY admin_id'),
+    serviceAdmins: db.prepareValue(
+      'SELECT admin_id FROM admin_bindings WHERE public_path = ? ORDER BY admin_id',
+    ),
     allBindings: db.prepare<[], { adminId: string; publicPath: string }>(
       'SELECT admin_id AS adminId, public_path AS publicPath FROM admin_bindings ORDER BY admin_id, public_path',
     ),

@@ -1,6 +1,6 @@
-import type { SqliteDatabase } from './driver.ts';
 import { proxyError } from '../../errors.ts';
 import type { SubscriptionStore } from '../store.ts';
+import type { SqliteDatabase } from './driver.ts';
 import { type SubscriptionRow, toSubscription } from './rows.ts';
 
 /** Orion subscriptions in SQLite; they go with their buy (ON DELETE CASCADE). */
