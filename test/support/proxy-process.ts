@@ -18,6 +18,9 @@ export function databaseEnv(database: Config['database']): Record<string, string
   return {
     ACCOUNTING_PROXY_DB: database.type,
     ACCOUNTING_PROXY_DB_NAME: database.name,
+    ...(database.sqlite_driver !== 'auto' && {
+      ACCOUNTING_PROXY_SQLITE_DRIVER: database.sqlite_driver,
+    }),
     ACCOUNTING_PROXY_REDIS_HOST: database.redis_host,
     ACCOUNTING_PROXY_REDIS_PORT: String(database.redis_port),
     ACCOUNTING_PROXY_REDIS_PREFIX: database.redis_prefix,
