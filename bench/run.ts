@@ -22,12 +22,14 @@ import { duet, median } from './duet.ts';
 import { type LoadResult, loadGenerator, runLoad } from './load.ts';
 import { cpuMicros, startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
+import { sqliteDriverEnvs } from './sqlite-drivers.ts';
 import { streamThrough } from './stream.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const DUET_ROUNDS = Number(process.env.BENCH_DUET_ROUNDS ?? 6 * ROUNDS);
+const DRIVER_ROUNDS = Number(process.env.BENCH_DRIVER_ROUNDS ?? 2 * ROUNDS);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 interface Target {
@@ -128,6 +130,9 @@ async function duetOf(a: Target, b: Target, connections: number, rounds: number)
   return {
     ratio: result.ratio,
     ratios: result.ratios,
+    requestsPerSec: [result.ofA, result.ofB].map((runs) =>
+      median(runs.map((r) => r.requestsPerSec)),
+    ),
     cpuMicrosPerRequest: [result.ofA, result.ofB].map((runs) =>
       median(runs.map((r) => r.cpuMicrosPerRequest)),
     ),
@@ -193,6 +198,17 @@ async function main() {
       type: 'sqlite' as const,
       name: join(dir, 'bench-plain.sqlite'),
     },
+    // The two drivers' proxies, loaded at once too (their duet): a file each.
+    sqliteNode: {
+      ...defaultConfig().database,
+      type: 'sqlite' as const,
+      name: join(dir, 'bench-node-sqlite.sqlite'),
+    },
+    sqliteBetter: {
+      ...defaultConfig().database,
+      type: 'sqlite' as const,
+      name: join(dir, 'bench-better-sqlite3.sqlite'),
+    },
     redis: {
       ...defaultConfig().database,
       type: 'redis' as const,
@@ -222,6 +238,8 @@ async function main() {
   for (const database of Object.values(databases)) {
     await seedBenchStore(database, backendUrl);
   }
+  // node:sqlite and better-sqlite3 on this Node, or why they cannot both run here.
+  const drivers = sqliteDriverEnvs();
   // As `npm start` runs them: the ops listener and the access log on (the access log to a file,
   // as an operator's log shipper reads it), and beside them the same proxy without either.
   const variants: Record<
@@ -237,6 +255,10 @@ async function main() {
     redis: { database: 'redis', env: {} },
     redisWait: { database: 'redisWait', env: {} },
     cluster: { database: 'cluster', env: {} },
+    ...(typeof drivers === 'object' && {
+      sqliteNode: { database: 'sqliteNode', env: drivers['node:sqlite'] },
+      sqliteBetter: { database: 'sqliteBetter', env: drivers['better-sqlite3'] },
+    }),
   };
   for (const [name, variant] of Object.entries(variants)) {
     proxies[name] = await startProxyProcess(
@@ -327,6 +349,24 @@ async function main() {
     );
     process.stderr.write('metrics and access log: the SQLite proxy with and without, at once\n');
     const observability = await duetOf(sqliteSmall, plainSmall, 50, DUET_ROUNDS);
+    const driverTarget = (name: string, driver: string): Target | undefined => {
+      const proxy = proxies[name];
+      return (
+        proxy && {
+          name: `accounting-proxy SQLite (${driver})`,
+          url: `${proxy.url}/bench/small`,
+          headers: buyer,
+          pid: proxy.child.pid,
+        }
+      );
+    };
+    const nodeSqlite = driverTarget('sqliteNode', 'node:sqlite');
+    const betterSqlite3 = driverTarget('sqliteBetter', 'better-sqlite3');
+    process.stderr.write('SQLite drivers: node:sqlite and better-sqlite3, at once\n');
+    const driverDuet =
+      nodeSqlite && betterSqlite3
+        ? await duetOf(nodeSqlite, betterSqlite3, 50, DRIVER_ROUNDS)
+        : undefined;
     process.stderr.write('1 MiB bodies (10 connections)\n');
     const large = await scenario(
       [
@@ -388,6 +428,15 @@ async function main() {
         value: observability.ratio,
         met: observability.ratio >= 0.95,
       },
+      ...(driverDuet
+        ? [
+            {
+              target: 'small: node:sqlite ≥ 0.95 × better-sqlite3 (duet, same Node)',
+              value: driverDuet.ratio,
+              met: driverDuet.ratio >= 0.95,
+            },
+          ]
+        : []),
       {
         target: '1 MiB ≥ 0.90 × bare',
         value: ratio(large, 'accounting-proxy SQLite', 'bare http-proxy'),
@@ -421,6 +470,11 @@ async function main() {
     }
     console.log(
       `\nMetrics and access log (SQLite, small, both proxies loaded at once, ${DUET_ROUNDS} rounds): × ${observability.ratio.toFixed(3)} the requests without them (median; rounds ${observability.ratios.map((r) => r.toFixed(2)).join(' ')}), CPU ${observability.cpuMicrosPerRequest.map((c) => c.toFixed(0)).join(' vs ')} µs/request; run in turn: × ${pairedRatio(small, 'accounting-proxy SQLite', 'accounting-proxy SQLite, no metrics or access log').toFixed(3)} (median per round)`,
+    );
+    console.log(
+      driverDuet
+        ? `\nSQLite drivers on Node ${process.versions.node} (small, every request metered, both proxies loaded at once, ${DRIVER_ROUNDS} rounds): node:sqlite × ${driverDuet.ratio.toFixed(3)} the requests of better-sqlite3 (median; rounds ${driverDuet.ratios.map((r) => r.toFixed(2)).join(' ')}), ${driverDuet.requestsPerSec.map((r) => r.toFixed(0)).join(' vs ')} req/s, CPU ${driverDuet.cpuMicrosPerRequest.map((c) => c.toFixed(0)).join(' vs ')} µs/request`
+        : `\nSQLite drivers: not compared (${drivers})`,
     );
     console.log(
       `\nStreaming 10 × 1 GiB through accounting-proxy (SQLite, megabyte): ${(stream.bytes / 1048576).toFixed(0)} MiB in ${stream.seconds.toFixed(1)} s, peak proxy RSS ${stream.peakRssMb.toFixed(1)} MB, metered ${stream.meteredMb} MB`,

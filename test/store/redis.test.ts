@@ -5,6 +5,7 @@ import { type Config, defaultConfig } from '../../config.ts';
 import { redisConnectionOptions } from '../../src/store/open.ts';
 import { openRedisStore } from '../../src/store/redis/index.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
+import { addOneBuy } from '../support/seed.ts';
 import { storeContract } from './contract/index.ts';
 
 let server: RedisServer;
@@ -35,6 +36,29 @@ storeContract('Redis', {
       database: databaseOf(prefix),
     };
   },
+});
+
+test('with WAIT_REPLICAS, a usage record is neither taken out for sending nor completed until a replica has it', async () => {
+  // A failover to a replica that lacks them would otherwise send the record's number again with
+  // another value (seen on a Sentinel group: the second record's usage was lost).
+  const prefix = 'durable-report:';
+  const store = await openWithPrefix(prefix);
+  const waiting = await openRedisStore({
+    ...redisConnectionOptions(databaseOf(prefix)),
+    waitReplicas: 1,
+  });
+  try {
+    await addOneBuy(store, 'http://127.0.0.1:1');
+    await store.addUsage([{ apiKey: 'key', amount: 2 }]);
+    const unacknowledged = /acknowledged by 0 of 1 replicas/;
+    await assert.rejects(waiting.prepareRecord('key', new Date()), unacknowledged);
+    const record = await store.prepareRecord('key', new Date());
+    assert.equal(record?.outbox.value, 2);
+    await assert.rejects(waiting.completeRecord('key', 0), unacknowledged);
+  } finally {
+    await waiting.close();
+    await store.close();
+  }
 });
 
 test('every key of the store carries its hash tag, so a Cluster keeps them in one slot', async () => {

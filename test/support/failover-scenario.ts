@@ -175,7 +175,23 @@ export function failoverScenario(topology: Topology): void {
         t.diagnostic(`${completed()} exchanges completed, ${refused} refused with 503`);
         const total = completed() + proxies.length;
         // Every completed exchange reaches the marketplace, once (records numbered 0, 1, 2, …).
-        await eventually(() => usage.accepted('o', 'p').sum === total, 20_000);
+        await eventually(() => usage.accepted('o', 'p').sum === total, 20_000).catch(
+          (error: Error) => {
+            const { sum, numbers } = usage.accepted('o', 'p');
+            t.diagnostic(`billed ${sum} of ${total} in records ${numbers.join(',')}`);
+            for (const [i, proxy] of proxies.entries()) {
+              t.diagnostic(
+                `proxy ${i}: ${proxy
+                  .output()
+                  .split('\n')
+                  .filter((l) => !l.includes('"log":"access"'))
+                  .slice(-15)
+                  .join('\n')}`,
+              );
+            }
+            throw error;
+          },
+        );
         assert.deepEqual(usage.rejected(), []);
         const { numbers } = usage.accepted('o', 'p');
         assert.deepEqual(

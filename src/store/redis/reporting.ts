@@ -3,7 +3,13 @@ import { atomically, type RedisContext } from './connection.ts';
 import { type MarketplaceKeyEntry, parseBuy, toReportable } from './rows.ts';
 
 /** The outbox of usage records, specifications and marketplace keys in Redis. */
-export function redisReporting({ redis, keys, run, change }: RedisContext): ReportingStore {
+export function redisReporting({
+  redis,
+  keys,
+  change,
+  durableRun,
+  durableChange,
+}: RedisContext): ReportingStore {
   return {
     listUsage: async () => {
       const [buys, pending] = await atomically<[Record<string, string>, Record<string, string>]>(
@@ -14,8 +20,10 @@ export function redisReporting({ redis, keys, run, change }: RedisContext): Repo
         .sort((a, b) => a.seq - b.seq)
         .map(({ seq: _seq, ...buy }) => buy);
     },
+    // With WAIT_REPLICAS, a record is sent only once a replica has it, and counts as completed
+    // only once a replica knows: a replica promoted in a failover never numbers it anew.
     prepareRecord: async (apiKey, now) => {
-      const reply = (await run('prepareRecord', [apiKey, now.toISOString()])) as
+      const reply = (await durableRun('prepareRecord', [apiKey, now.toISOString()])) as
         | [string, string]
         | null;
       if (!reply) return undefined;
@@ -23,7 +31,7 @@ export function redisReporting({ redis, keys, run, change }: RedisContext): Repo
       return buy.outbox ? { ...buy, outbox: buy.outbox } : undefined;
     },
     completeRecord: (apiKey, correlationNumber) =>
-      change('completeRecord', apiKey, correlationNumber),
+      durableChange('completeRecord', apiKey, correlationNumber),
     setReportStatus: (apiKey, correlationNumber, status) =>
       change('setReportStatus', apiKey, correlationNumber, status ? JSON.stringify(status) : ''),
 
