@@ -29,6 +29,16 @@ import {
   urlPath,
   workerCount,
 } from './src/config/parsers.ts';
+import {
+  defaultTmfConfig,
+  type MarketplaceMode,
+  marketplaceVariables,
+  type TmfConfig,
+  validateTmf,
+} from './src/config/tmf.ts';
+import { type EnvironmentVariable, variable } from './src/config/variable.ts';
+
+export type { EnvironmentVariable } from './src/config/variable.ts';
 
 export type DatabaseType = 'sqlite' | 'redis';
 export type SqliteDriverSetting = 'auto' | 'node:sqlite' | 'better-sqlite3';
@@ -88,6 +98,10 @@ export interface Config {
     redis_wait_replicas: number;
   };
   modules: { accounting: string[] };
+  /** The marketplace the services are sold on (src/config/tmf.ts). */
+  marketplace: { mode: MarketplaceMode };
+  /** The TM Forum v4 APIs of the `tmf4` marketplace mode. */
+  tmf: TmfConfig;
   usageAPI: {
     url: string;
     schedule: string;
@@ -172,6 +186,8 @@ export function defaultConfig(): Config {
       redis_wait_replicas: 0,
     },
     modules: { accounting: ['call', 'megabyte', 'millisecond'] },
+    marketplace: { mode: 'bae7' },
+    tmf: defaultTmfConfig(),
     usageAPI: {
       url: 'http://localhost:8080/DSUsageManagement/api/usageManagement/v2',
       schedule: '0 0 * * *',
@@ -219,22 +235,6 @@ export function defaultConfig(): Config {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** One environment override: the variable, the config key it sets, how its text is read. */
-export interface EnvironmentVariable {
-  name: string;
-  /** Dotted path of the key in Config, e.g. `accounting_proxy.port`. */
-  key: string;
-  parse: Parse<unknown>;
-  description: string;
-}
-
-const variable = <T>(
-  name: string,
-  key: string,
-  parse: Parse<T>,
-  description: string,
-): EnvironmentVariable => ({ name: `ACCOUNTING_PROXY_${name}`, key, parse, description });
 
 const roleId: Parse<string> = (raw, name) => text(raw, name).toLowerCase();
 
@@ -357,6 +357,7 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     unitList,
     'accounting units, comma-separated; each needs `acc_modules/<unit>.ts`',
   ),
+  ...marketplaceVariables,
   variable(
     'IDM_URL',
     'oauth2.idm_url',
@@ -540,6 +541,15 @@ function validate(config: Config): Config {
     );
   }
   https.enabled = Boolean(https.certFile && https.keyFile);
+  validateTmf(config.marketplace.mode, config.tmf);
+  const unknownUnit = config.tmf.units.find(
+    ({ unit }) => !config.modules.accounting.includes(unit),
+  );
+  if (config.marketplace.mode === 'tmf4' && unknownUnit) {
+    throw configError(
+      `ACCOUNTING_PROXY_TMF_UNITS names the unit "${unknownUnit.unit}", which ACCOUNTING_PROXY_MODULES does not load`,
+    );
+  }
   if (config.database.type === 'redis') {
     // The SQLite file name is the default; on Redis it means database 0.
     if (config.database.name === defaultConfig().database.name) config.database.name = '0';

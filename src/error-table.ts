@@ -41,6 +41,11 @@ export const errorEntries = {
     message: (publicPath: string) =>
       `Service "${publicPath}" already exists. Use --force to update it (its buys and administrators are kept).`,
   },
+  CATALOG_ID_TAKEN: {
+    status: 409,
+    message: (kind: string, id: string, publicPath: string) =>
+      `The ${kind} ${id} already belongs to service ${publicPath}`,
+  },
   SERVICE_NOT_FOUND: {
     status: 404,
     message: (publicPath: string) => `No service registered for public path "${publicPath}".`,
@@ -161,6 +166,11 @@ export const errorEntries = {
     message: (address: string) =>
       `Marketplace endpoints only answer trusted addresses (ACCOUNTING_PROXY_TRUSTED_ADDRESSES); ${address} is not one`,
   },
+  ADMIN_PURCHASES_FROM_INVENTORY: {
+    status: 404,
+    message: () =>
+      'Not found: in the tmf4 marketplace mode purchases come from the TMF637 product inventory, not from newBuy, deleteBuy or urls',
+  },
   ADMIN_METHOD_NOT_ALLOWED: {
     status: 405,
     message: (allowed: string) => `Method not allowed here; use ${allowed}`,
@@ -245,6 +255,11 @@ export const errorEntries = {
     message: (url: string) => `Invalid url format: "${url}" (an http or https URL is expected).`,
   },
   INVALID_APP_ID: { status: 422, message: () => 'Undefined appId' },
+  INVALID_CATALOG_ID: {
+    status: 422,
+    message: (id: string) =>
+      `Invalid offering or product specification id "${id}": 1 to 512 characters, no spaces`,
+  },
   INVALID_ENDPOINT_ADDRESS: {
     status: 422,
     message: (address: string) =>

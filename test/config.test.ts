@@ -217,6 +217,79 @@ describe('configuration', () => {
     }
   });
 
+  test('tmf4: each TMF API under the base URL unless set apart, roles and unit names read', () => {
+    const config = loadConfig({
+      ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
+      ACCOUNTING_PROXY_TMF_URL: 'https://tmf.example.com/',
+      ACCOUNTING_PROXY_TMF_USAGE_URL: 'https://usage.example.com/api',
+      ACCOUNTING_PROXY_TMF_SELLER: 'urn:ngsi-ld:organization:provider',
+      ACCOUNTING_PROXY_TMF_CUSTOMER_ROLES: 'Buyer, CONSUMER',
+      ACCOUNTING_PROXY_TMF_UNITS: 'call=api call,megabyte=MB',
+    });
+    assert.equal(config.marketplace.mode, 'tmf4');
+    assert.equal(config.tmf.inventory_url, 'https://tmf.example.com/tmf-api/productInventory/v4');
+    assert.equal(
+      config.tmf.catalog_url,
+      'https://tmf.example.com/tmf-api/productCatalogManagement/v4',
+    );
+    assert.equal(config.tmf.party_url, 'https://tmf.example.com/tmf-api/party/v4');
+    assert.equal(config.tmf.usage_url, 'https://usage.example.com/api');
+    assert.deepEqual(config.tmf.customer_roles, ['buyer', 'consumer']);
+    assert.deepEqual(config.tmf.units, [
+      { unit: 'call', name: 'api call' },
+      { unit: 'megabyte', name: 'MB' },
+    ]);
+    // bae7 ignores them: nothing to check, nothing derived.
+    assert.equal(loadConfig({ ACCOUNTING_PROXY_TMF_UNITS: 'x=y' }).tmf.inventory_url, '');
+  });
+
+  test('tmf4: a missing or contradictory setting stops start-up naming it, never a secret', () => {
+    const tmf4 = {
+      ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
+      ACCOUNTING_PROXY_TMF_URL: 'http://tmf:8080',
+      ACCOUNTING_PROXY_TMF_SELLER: 'urn:ngsi-ld:organization:provider',
+    };
+    const refused: [Record<string, string>, RegExp][] = [
+      [{ ACCOUNTING_PROXY_TMF_URL: '' }, /TMF_URL must be an http\(s\) URL/],
+      [
+        { ...tmf4, ACCOUNTING_PROXY_TMF_URL: undefined as unknown as string },
+        /ACCOUNTING_PROXY_TMF_INVENTORY_URL \(or ACCOUNTING_PROXY_TMF_URL\) must be set/,
+      ],
+      [{ ...tmf4, ACCOUNTING_PROXY_TMF_SELLER: undefined as unknown as string }, /TMF_SELLER must/],
+      [
+        {
+          ...tmf4,
+          ACCOUNTING_PROXY_TMF_CLIENT_ID: 'proxy',
+          ACCOUNTING_PROXY_TMF_CLIENT_SECRET: 'hunter2',
+        },
+        /must be set together/,
+      ],
+      [
+        {
+          ...tmf4,
+          ACCOUNTING_PROXY_TMF_TOKEN: 'hunter2',
+          ACCOUNTING_PROXY_TMF_TOKEN_URL: 'http://kc/token',
+          ACCOUNTING_PROXY_TMF_CLIENT_ID: 'proxy',
+          ACCOUNTING_PROXY_TMF_CLIENT_SECRET: 'hunter2',
+        },
+        /cannot both be set/,
+      ],
+      [{ ...tmf4, ACCOUNTING_PROXY_TMF_UNITS: 'call' }, /TMF_UNITS must be comma-separated/],
+      [{ ...tmf4, ACCOUNTING_PROXY_TMF_UNITS: 'token=tokens' }, /names the unit "token"/],
+      [{ ...tmf4, ACCOUNTING_PROXY_TMF_CUSTOMER_ROLES: ' , ' }, /CUSTOMER_ROLES must be/],
+      [{ ...tmf4, ACCOUNTING_PROXY_TMF_USAGE_WINDOW: '10' }, /USAGE_WINDOW must be an integer/],
+      [{ ...tmf4, ACCOUNTING_PROXY_MARKETPLACE: 'bae11' }, /MARKETPLACE must be one of bae7, tmf4/],
+    ];
+    for (const [env, message] of refused) {
+      assert.throws(
+        () =>
+          loadConfig(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined))),
+        (error: Error) => message.test(error.message) && !error.message.includes('hunter2'),
+        JSON.stringify(env),
+      );
+    }
+  });
+
   test('the README documents every environment variable', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const variable of environmentVariables) {

@@ -58,12 +58,18 @@ export function createAdminApp(options: AdminAppOptions): Express {
     user,
     keysRoute(store, { https: config.accounting_proxy.https.enabled, port: options.port }),
   );
-  app.post(paths.checkURL, marketplace, user, jsonBody, checkUrlRoute(store, log, options.clock));
-  app.post(paths.newBuy, marketplace, jsonBody, newBuyRoute(buys));
-  app.post(paths.deleteBuy, marketplace, jsonBody, deleteBuyRoute(buys));
   for (const path of [paths.units, paths.keys]) app.all(path, onlyMethod('GET'));
-  for (const path of [paths.checkURL, paths.newBuy, paths.deleteBuy])
-    app.all(path, onlyMethod('POST'));
+  const bae7Paths = [paths.checkURL, paths.newBuy, paths.deleteBuy];
+  if (config.marketplace.mode === 'tmf4') {
+    // The marketplace's purchases are products of its inventory (src/marketplace/), not calls.
+    for (const path of bae7Paths)
+      app.all(path, (_req, _res, next) => next(proxyError('ADMIN_PURCHASES_FROM_INVENTORY')));
+  } else {
+    app.post(paths.checkURL, marketplace, user, jsonBody, checkUrlRoute(store, log, options.clock));
+    app.post(paths.newBuy, marketplace, jsonBody, newBuyRoute(buys));
+    app.post(paths.deleteBuy, marketplace, jsonBody, deleteBuyRoute(buys));
+    for (const path of bae7Paths) app.all(path, onlyMethod('POST'));
+  }
   app.use(errorHandler(log, () => store.isAvailable()));
   return app;
 }

@@ -14,6 +14,7 @@ import { registerGetAdmins } from './commands/get-admins.ts';
 import { registerGetService } from './commands/get-service.ts';
 import { registerReport } from './commands/report.ts';
 import { registerResume } from './commands/resume.ts';
+import { registerSetOfferings } from './commands/set-offerings.ts';
 import { registerUsage } from './commands/usage.ts';
 import type { CliIo } from './context.ts';
 
@@ -35,6 +36,7 @@ function buildProgram(io: CliIo): Command {
     registerAddService,
     registerGetService,
     registerDeleteService,
+    registerSetOfferings,
     registerAddAdmin,
     registerDeleteAdmin,
     registerBindAdmin,

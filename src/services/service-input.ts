@@ -4,7 +4,7 @@
  */
 import type { AdministrationPaths } from '../../config.ts';
 import { proxyError } from '../errors.ts';
-import type { Service } from '../store/store.ts';
+import type { Service, ServiceCatalog } from '../store/store.ts';
 
 export const SUPPORTED_METHODS = [
   'GET',
@@ -94,4 +94,19 @@ export function parseService(input: ServiceInput, rules: ServiceRules): Service 
   }
   const methods = normalizeMethods(input.methods);
   return { publicPath, url, appId, methods, isContextBroker: input.isContextBroker };
+}
+
+// TMF ids are URNs (`urn:ngsi-ld:product-offering:…`) or any other text without spaces.
+const CATALOG_ID = /^[^\s\p{Cc}]{1,512}$/u;
+
+/** The offering and product specification ids of a service, checked, each once in given order. */
+export function parseCatalog(
+  offerings: readonly string[],
+  productSpecs: readonly string[],
+): ServiceCatalog {
+  const check = (ids: readonly string[]) => {
+    for (const id of ids) if (!CATALOG_ID.test(id)) throw proxyError('INVALID_CATALOG_ID', id);
+    return [...new Set(ids)];
+  };
+  return { offerings: check(offerings), productSpecs: check(productSpecs) };
 }

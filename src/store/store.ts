@@ -21,6 +21,16 @@ export interface Service {
    * URI; the proxy path does not forward to it. Absent for HTTP services.
    */
   adapter?: boolean;
+  /**
+   * The TMF v4 marketplace (tmf4 mode): products whose offering or product specification is one
+   * of these ids are buys of this service. Absent when none; an id belongs to one service at most.
+   */
+  catalog?: ServiceCatalog;
+}
+
+export interface ServiceCatalog {
+  offerings: string[];
+  productSpecs: string[];
 }
 
 export interface Buy {
@@ -139,8 +149,14 @@ export interface RoutingState {
 
 /** Services, administrators and their bindings: what routing and the CLI manage. */
 export interface RoutingStore {
-  /** Refused with SERVICE_EXISTS unless `replace`, which updates in place and keeps buys and bindings. */
+  /**
+   * Refused with SERVICE_EXISTS unless `replace`, which updates in place and keeps buys, bindings
+   * and (when the service names none) its catalog ids; CATALOG_ID_TAKEN when another service has
+   * one of its catalog ids.
+   */
   addService(service: Service, options?: { replace?: boolean }): Promise<void>;
+  /** Replaces the service's offering and product specification ids (both lists empty: none). */
+  setServiceCatalog(publicPath: string, catalog: ServiceCatalog): Promise<void>;
   getService(publicPath: string): Promise<Service | undefined>;
   listServices(): Promise<Service[]>;
   /** Removes the service and its admin bindings; refused with SERVICE_HAS_BUYS while buys exist. */

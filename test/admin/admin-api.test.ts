@@ -491,3 +491,37 @@ for (const backend of storeBackends()) {
     });
   });
 }
+
+describe('admin API in the tmf4 marketplace mode', () => {
+  let f: ProxyFixture;
+  const [sqlite] = storeBackends();
+  before(async () => {
+    f = await startProxyFixture(sqlite?.database() ?? assert.fail('no SQLite backend'), {
+      ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
+      ACCOUNTING_PROXY_TMF_URL: 'http://127.0.0.1:9',
+      ACCOUNTING_PROXY_TMF_SELLER: 'urn:ngsi-ld:organization:provider',
+    });
+  });
+  after(() => f.close());
+
+  test('newBuy, deleteBuy and urls answer 404 saying purchases come from the product inventory; units stays', async () => {
+    for (const path of ['newBuy', 'deleteBuy', 'urls']) {
+      for (const method of ['POST', 'GET']) {
+        const res = await request(`${f.url}/accounting_proxy/${path}`, {
+          method,
+          headers: {
+            ...json,
+            'X-API-KEY': 'marketplace-token',
+            Authorization: 'bearer root-token',
+          },
+          ...(method === 'POST' ? { body: '{}' } : {}),
+        });
+        assert.equal(res.status, 404, `${method} ${path}`);
+        assert.match(res.json<{ error: string }>().error, /come from the TMF637 product inventory/);
+      }
+    }
+    assert.equal(await f.store.listMarketplaceKeys().then((keys) => keys.length), 0);
+    const units = await request(`${f.url}/accounting_proxy/units`);
+    assert.equal(units.status, 200);
+  });
+});

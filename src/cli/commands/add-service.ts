@@ -1,16 +1,19 @@
 import type { Command } from 'commander';
 import { proxyError } from '../../errors.ts';
-import { parseAdapterService, parseService } from '../../services/service-input.ts';
+import { parseAdapterService, parseCatalog, parseService } from '../../services/service-input.ts';
 import { type CliIo, withStore } from '../context.ts';
+import { catalogOptions } from './catalog-options.ts';
 
 interface AddServiceOptions {
   contextBroker?: boolean;
   force?: boolean;
   adapter?: boolean;
+  offering: string[];
+  productSpec: string[];
 }
 
 export function registerAddService(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('addService')
     .description('add new service to accounting proxy')
     // Methods are required but for an adapter service (see its line under "Examples").
@@ -24,7 +27,9 @@ export function registerAddService(program: Command, io: CliIo): void {
     .option(
       '-a, --adapter',
       'a service that is not HTTP (a VPN, a stream): metered through the adapter API, not forwarded',
-    )
+    );
+  catalogOptions(command);
+  command
     .addHelpText(
       'after',
       `
@@ -35,7 +40,8 @@ Public paths:
 
 Examples:
   cli/cli addService /weather http://localhost:5000 7a1c0a8e GET POST
-  cli/cli addService --adapter /vpn openvpn://vpn.example.com:1194 7a1c0a8e`,
+  cli/cli addService --adapter /vpn openvpn://vpn.example.com:1194 7a1c0a8e
+  cli/cli addService /weather http://localhost:5000 7a1c0a8e GET --offering urn:ngsi-ld:product-offering:1`,
     )
     .action(
       async (
@@ -62,6 +68,9 @@ Examples:
               { publicPath, url, appId, methods, isContextBroker: !!options.contextBroker },
               { reservedPaths, contextBrokerEnabled: config.resources.contextBroker },
             );
+          }
+          if (options.offering.length + options.productSpec.length > 0) {
+            service.catalog = parseCatalog(options.offering, options.productSpec);
           }
           const existed = options.force && (await store.getService(publicPath)) !== undefined;
           await store.addService(service, { replace: !!options.force });

@@ -12,6 +12,10 @@ const row = (s: Service) => [
   s.isContextBroker ? 'yes' : 'no',
   // An adapter service is not forwarded to: it has no methods, its URL is its endpoint address.
   s.adapter ? '(adapter API)' : s.methods.join(','),
+  [
+    ...(s.catalog?.offerings ?? []).map((id) => `offering ${id}`),
+    ...(s.catalog?.productSpecs ?? []).map((id) => `spec ${id}`),
+  ].join(', ') || '-',
 ];
 
 export function registerGetService(program: Command, io: CliIo): void {
@@ -37,7 +41,7 @@ export function registerGetService(program: Command, io: CliIo): void {
             'No service registered. Use "cli/cli addService <publicPath> <url> <appId> <method>" to register one.',
           );
         } else {
-          const headers = ['PUBLIC PATH', 'URL', 'APP-ID', 'CONTEXT-BROKER', 'METHODS'];
+          const headers = ['PUBLIC PATH', 'URL', 'APP-ID', 'CONTEXT-BROKER', 'METHODS', 'CATALOG'];
           for (const line of formatTable(headers, services.map(row))) print(line);
         }
       });

@@ -19,6 +19,7 @@ export const STORE_KEYS = [
   'products',
   'clients',
   'ended-clients',
+  'catalog',
 ] as const;
 
 export type StoreKey = (typeof STORE_KEYS)[number];

@@ -27,7 +27,10 @@ export function redisRouting({ redis, keys, change }: RedisContext): RoutingStor
         s.methods.join(','),
         s.isContextBroker ? '1' : '0',
         s.adapter ? '1' : '0',
+        s.catalog ? JSON.stringify(s.catalog) : '',
       ),
+    setServiceCatalog: (publicPath, catalog) =>
+      change('setServiceCatalog', publicPath, JSON.stringify(catalog)),
     getService: async (publicPath) => {
       const json = await redis.hget(keys.of('services'), publicPath);
       return json === null ? undefined : toService(publicPath, json);

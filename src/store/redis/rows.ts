@@ -5,6 +5,7 @@ import type {
   MarketplaceKey,
   ReportableBuy,
   Service,
+  ServiceCatalog,
   Subscription,
 } from '../store.ts';
 
@@ -79,10 +80,19 @@ export interface ServiceEntry {
   isContextBroker: '0' | '1';
   /** Absent in services stored before adapter services existed. */
   adapter?: '0' | '1';
+  /** JSON of a ServiceCatalog; absent or '' for none. */
+  catalog?: string;
 }
+
+const catalogOf = (json: string | undefined): ServiceCatalog | undefined => {
+  if (!json) return undefined;
+  const catalog = JSON.parse(json) as ServiceCatalog;
+  return catalog.offerings.length + catalog.productSpecs.length > 0 ? catalog : undefined;
+};
 
 export const toService = (publicPath: string, json: string): Service => {
   const s = JSON.parse(json) as ServiceEntry;
+  const catalog = catalogOf(s.catalog);
   return {
     publicPath,
     url: s.url,
@@ -90,6 +100,7 @@ export const toService = (publicPath: string, json: string): Service => {
     methods: s.methods === '' ? [] : s.methods.split(','),
     isContextBroker: s.isContextBroker === '1',
     ...(s.adapter === '1' ? { adapter: true } : {}),
+    ...(catalog && { catalog }),
   };
 };
 

@@ -28,6 +28,36 @@ export const removeBuy = `
     end
   end`;
 
+/**
+ * \`replaceCatalog(path, previousJson, nextJson)\`: the service's catalog ids (JSON of a
+ * ServiceCatalog, '' for none) in the \`catalog\` hash (\`<kind>|<id>\` → public path) become
+ * those of nextJson; answers {'CATALOG_ID_TAKEN', …} and changes nothing when another service has
+ * one of them. For scripts that declare catalog.
+ */
+export const replaceCatalog = `
+  local function catalogIds(json)
+    local ids = {}
+    if json == nil or json == '' then return ids end
+    local decoded = cjson.decode(json)
+    for _, id in ipairs(decoded.offerings or {}) do ids[#ids + 1] = {'offering', id} end
+    for _, id in ipairs(decoded.productSpecs or {}) do
+      ids[#ids + 1] = {'product specification', id}
+    end
+    return ids
+  end
+  local function replaceCatalog(path, previousJson, nextJson)
+    local next = catalogIds(nextJson)
+    for _, entry in ipairs(next) do
+      local owner = redis.call('HGET', catalog, entry[1] .. '|' .. entry[2])
+      if owner and owner ~= path then return {'CATALOG_ID_TAKEN', entry[1], entry[2], owner} end
+    end
+    for _, entry in ipairs(catalogIds(previousJson)) do
+      redis.call('HDEL', catalog, entry[1] .. '|' .. entry[2])
+    end
+    for _, entry in ipairs(next) do redis.call('HSET', catalog, entry[1] .. '|' .. entry[2], path) end
+    return nil
+  end`;
+
 export const bump = `
   redis.call('HINCRBY', counters, 'routing-version', 1)
   redis.call('PUBLISH', ARGV[1], 'routing')`;

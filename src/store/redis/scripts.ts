@@ -12,25 +12,49 @@
  */
 import { adapterScripts } from './adapter-scripts.ts';
 import { reportingScripts } from './reporting-scripts.ts';
-import { bump, removeBuy, script } from './script.ts';
+import { bump, removeBuy, replaceCatalog, script } from './script.ts';
 
 export const scripts = {
   addService: script(
-    ['services', 'counters'],
-    `local path, replace = ARGV[2], ARGV[3]
-    if redis.call('HEXISTS', services, path) == 1 and replace ~= '1' then
-      return {'SERVICE_EXISTS', path}
+    ['services', 'catalog', 'counters'],
+    `${replaceCatalog}
+    local path, replace, catalogJson = ARGV[2], ARGV[3], ARGV[9]
+    local existing = redis.call('HGET', services, path)
+    if existing and replace ~= '1' then return {'SERVICE_EXISTS', path} end
+    local previous = existing and cjson.decode(existing).catalog or ''
+    if catalogJson == '' then
+      catalogJson = previous
+    else
+      local taken = replaceCatalog(path, previous, catalogJson)
+      if taken then return taken end
     end
     redis.call('HSET', services, path, cjson.encode({ url = ARGV[4], appId = ARGV[5],
-      methods = ARGV[6], isContextBroker = ARGV[7], adapter = ARGV[8] }))
+      methods = ARGV[6], isContextBroker = ARGV[7], adapter = ARGV[8], catalog = catalogJson }))
+    ${bump}
+    return 'OK'`,
+  ),
+
+  setServiceCatalog: script(
+    ['services', 'catalog', 'counters'],
+    `${replaceCatalog}
+    local path = ARGV[2]
+    local existing = redis.call('HGET', services, path)
+    if not existing then return {'SERVICE_NOT_FOUND', path} end
+    local service = cjson.decode(existing)
+    local taken = replaceCatalog(path, service.catalog or '', ARGV[3])
+    if taken then return taken end
+    service.catalog = ARGV[3]
+    redis.call('HSET', services, path, cjson.encode(service))
     ${bump}
     return 'OK'`,
   ),
 
   deleteService: script(
-    ['services', 'buys', 'bindings', 'products', 'ended-clients', 'counters'],
-    `local path = ARGV[2]
-    if redis.call('HEXISTS', services, path) == 0 then return {'SERVICE_NOT_FOUND', path} end
+    ['services', 'buys', 'bindings', 'products', 'ended-clients', 'catalog', 'counters'],
+    `${replaceCatalog}
+    local path = ARGV[2]
+    local existing = redis.call('HGET', services, path)
+    if not existing then return {'SERVICE_NOT_FOUND', path} end
     local count = 0
     for _, raw in ipairs(redis.call('HVALS', buys)) do
       if cjson.decode(raw).publicPath == path then count = count + 1 end
@@ -47,6 +71,7 @@ export const scripts = {
     for i = 1, #ended, 2 do
       if ended[i + 1] == path then redis.call('HDEL', endedClients, ended[i]) end
     end
+    replaceCatalog(path, cjson.decode(existing).catalog or '', '')
     redis.call('HDEL', services, path)
     ${bump}
     return 'OK'`,

@@ -1,8 +1,16 @@
 import { proxyError } from '../../errors.ts';
-import type { RoutingState, RoutingStore, Service } from '../store.ts';
+import type { RoutingState, RoutingStore, Service, ServiceCatalog } from '../store.ts';
 import type { SqliteDatabase } from './driver.ts';
 import type { RoutingChange } from './routing-version.ts';
-import { BUY_COLUMNS, type BuyRow, type ServiceRow, toBuy, toService } from './rows.ts';
+import {
+  BUY_COLUMNS,
+  type BuyRow,
+  type CatalogRow,
+  catalogsOf,
+  type ServiceRow,
+  toBuy,
+  toService,
+} from './rows.ts';
 
 /** Services, administrators and bindings in SQLite. */
 export function sqliteRouting(db: SqliteDatabase, routingChange: RoutingChange): RoutingStore {
@@ -34,6 +42,36 @@ export function sqliteRouting(db: SqliteDatabase, routingChange: RoutingChange):
     activeBuys: db.prepare<[], BuyRow>(
       `SELECT ${BUY_COLUMNS} FROM buys WHERE revoked = 0 ORDER BY seq`,
     ),
+    catalogs: db.prepare<[], CatalogRow>(
+      'SELECT kind, id, public_path FROM service_catalog ORDER BY public_path, seq',
+    ),
+    catalogOf: db.prepare<[string], CatalogRow>(
+      'SELECT kind, id, public_path FROM service_catalog WHERE public_path = ? ORDER BY seq',
+    ),
+    catalogOwner: db.prepareValue<[string, string, string], string>(
+      'SELECT public_path FROM service_catalog WHERE kind = ? AND id = ? AND public_path != ?',
+    ),
+    clearCatalog: db.prepare('DELETE FROM service_catalog WHERE public_path = ?'),
+    addCatalogId: db.prepare(
+      'INSERT OR IGNORE INTO service_catalog (kind, id, public_path, seq) VALUES (?, ?, ?, ?)',
+    ),
+  };
+
+  const servicesWithCatalogs = () => {
+    const catalogs = catalogsOf(sql.catalogs.all());
+    return sql.listServices.all().map((row) => toService(row, catalogs.get(row.public_path)));
+  };
+  const replaceCatalog = (publicPath: string, catalog: ServiceCatalog) => {
+    const ids = [
+      ...catalog.offerings.map((id) => ['offering', id] as const),
+      ...catalog.productSpecs.map((id) => ['product specification', id] as const),
+    ];
+    for (const [kind, id] of ids) {
+      const owner = sql.catalogOwner.get(kind, id, publicPath);
+      if (owner !== undefined) throw proxyError('CATALOG_ID_TAKEN', kind, id, owner);
+    }
+    sql.clearCatalog.run(publicPath);
+    for (const [seq, [kind, id]] of ids.entries()) sql.addCatalogId.run(kind, id, publicPath, seq);
   };
 
   const requireService = (publicPath: string) => {
@@ -45,7 +83,7 @@ export function sqliteRouting(db: SqliteDatabase, routingChange: RoutingChange):
 
   const readRoutingState = db.transaction(
     (): RoutingState => ({
-      services: sql.listServices.all().map(toService),
+      services: servicesWithCatalogs(),
       bindings: sql.allBindings.all(),
       buys: sql.activeBuys.all().map(toBuy),
     }),
@@ -67,12 +105,17 @@ export function sqliteRouting(db: SqliteDatabase, routingChange: RoutingChange):
       } else {
         throw proxyError('SERVICE_EXISTS', service.publicPath);
       }
+      if (service.catalog) replaceCatalog(service.publicPath, service.catalog);
+    }),
+    setServiceCatalog: routingChange((publicPath: string, catalog: ServiceCatalog) => {
+      requireService(publicPath);
+      replaceCatalog(publicPath, catalog);
     }),
     getService: async (publicPath) => {
       const row = sql.getService.get(publicPath);
-      return row && toService(row);
+      return row && toService(row, catalogsOf(sql.catalogOf.all(publicPath)).get(publicPath));
     },
-    listServices: async () => sql.listServices.all().map(toService),
+    listServices: async () => servicesWithCatalogs(),
     deleteService: routingChange((publicPath: string) => {
       requireService(publicPath);
       const buys = sql.countServiceBuys.get(publicPath) as number;

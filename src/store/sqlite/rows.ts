@@ -5,6 +5,7 @@ import type {
   OutboxRecord,
   ReportableBuy,
   Service,
+  ServiceCatalog,
   Subscription,
 } from '../store.ts';
 
@@ -66,13 +67,34 @@ export const DELETE_SPENT_REVOKED = `DELETE FROM buys WHERE api_key = ? AND revo
 export const BUY_COLUMNS =
   'api_key, public_path, order_id, product_id, customer, unit, record_type, client_key, client_password';
 
-export const toService = (row: ServiceRow): Service => ({
+export interface CatalogRow {
+  kind: 'offering' | 'product specification';
+  id: string;
+  public_path: string;
+}
+
+/** Each service's catalog ids, from the rows of service_catalog in their order. */
+export function catalogsOf(rows: readonly CatalogRow[]): Map<string, ServiceCatalog> {
+  const catalogs = new Map<string, ServiceCatalog>();
+  for (const row of rows) {
+    let catalog = catalogs.get(row.public_path);
+    if (!catalog) {
+      catalog = { offerings: [], productSpecs: [] };
+      catalogs.set(row.public_path, catalog);
+    }
+    (row.kind === 'offering' ? catalog.offerings : catalog.productSpecs).push(row.id);
+  }
+  return catalogs;
+}
+
+export const toService = (row: ServiceRow, catalog?: ServiceCatalog): Service => ({
   publicPath: row.public_path,
   url: row.url,
   appId: row.app_id,
   methods: row.methods === '' ? [] : row.methods.split(','),
   isContextBroker: row.is_context_broker === 1,
   ...(row.adapter === 1 ? { adapter: true } : {}),
+  ...(catalog ? { catalog } : {}),
 });
 
 export const toBuy = (row: BuyRow): Buy => ({

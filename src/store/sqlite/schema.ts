@@ -122,6 +122,18 @@ export const migrations: readonly string[] = [
       VALUES (old.client_key, old.public_path);
   END;
   `,
+  // The TMF v4 marketplace: the offerings and product specifications whose products are a
+  // service's buys. An id belongs to one service at most (the primary key).
+  `
+  CREATE TABLE service_catalog (
+    kind TEXT NOT NULL CHECK (kind IN ('offering', 'product specification')),
+    id TEXT NOT NULL,
+    public_path TEXT NOT NULL REFERENCES services(public_path) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+  );
+  CREATE INDEX service_catalog_by_service ON service_catalog(public_path);
+  `,
 ];
 
 /** How many migrations the file has had. */

@@ -32,6 +32,52 @@ export function routingContract({ store, reopen }: ContractContext): void {
       assert.equal((await store.getUsage('k1'))?.pending, 2);
     });
 
+    test('keeps the offering and product specification ids of a service, replaced as a whole', async () => {
+      const catalog = { offerings: ['urn:ngsi-ld:product-offering:a', 'o-2'], productSpecs: [] };
+      await store.addService({ ...weather, catalog });
+      await store.addService(orion);
+      assert.deepEqual(await store.getService('/weather'), { ...weather, catalog });
+      // A forced update that names no catalog keeps the service's.
+      await store.addService({ ...weather, url: 'http://new:80' }, { replace: true });
+      assert.deepEqual((await store.getService('/weather'))?.catalog, catalog);
+      const next = { offerings: ['o-3'], productSpecs: ['urn:ngsi-ld:product-specification:s'] };
+      await store.setServiceCatalog('/weather', next);
+      assert.deepEqual((await store.loadRoutingState()).services[1]?.catalog, next);
+      await store.setServiceCatalog('/weather', { offerings: [], productSpecs: [] });
+      assert.deepEqual(await store.listServices(), [orion, { ...weather, url: 'http://new:80' }]);
+      await rejectsWith(
+        store.setServiceCatalog('/missing', { offerings: ['o'], productSpecs: [] }),
+        'SERVICE_NOT_FOUND',
+      );
+    });
+
+    test('an offering or spec id belongs to one service: another is refused until the first lets go', async () => {
+      await store.addService({
+        ...weather,
+        catalog: { offerings: ['o-1'], productSpecs: ['s-1'] },
+      });
+      await rejectsWith(
+        store.addService({ ...orion, catalog: { offerings: ['o-1'], productSpecs: [] } }),
+        'CATALOG_ID_TAKEN',
+      );
+      assert.equal(await store.getService('/orion'), undefined);
+      await store.addService(orion);
+      await rejectsWith(
+        store.setServiceCatalog('/orion', { offerings: ['o-9'], productSpecs: ['s-1'] }),
+        'CATALOG_ID_TAKEN',
+      );
+      assert.equal((await store.getService('/orion'))?.catalog, undefined);
+      // The same id as an offering and as a spec are different ids.
+      await store.setServiceCatalog('/orion', { offerings: ['s-1'], productSpecs: [] });
+      await store.setServiceCatalog('/weather', { offerings: [], productSpecs: ['s-1'] });
+      await store.deleteService('/weather');
+      await store.setServiceCatalog('/orion', { offerings: ['o-1'], productSpecs: ['s-1'] });
+      assert.deepEqual((await store.getService('/orion'))?.catalog, {
+        offerings: ['o-1'],
+        productSpecs: ['s-1'],
+      });
+    });
+
     test('deletes a service and its admin bindings but not the admins', async () => {
       await store.addService(weather);
       await store.addAdmin('bob');
