@@ -21,10 +21,7 @@ export interface Service {
    * URI; the proxy path does not forward to it. Absent for HTTP services.
    */
   adapter?: boolean;
-  /**
-   * The TMF v4 marketplace (tmf4 mode): products whose offering or product specification is one
-   * of these ids are buys of this service. Absent when none; an id belongs to one service at most.
-   */
+  /** tmf4 mode: products of these offerings or specs are its buys (an id has one service). */
   catalog?: ServiceCatalog;
 }
 

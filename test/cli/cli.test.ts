@@ -72,6 +72,59 @@ for (const backend of backends) {
       });
     });
 
+    test('keeps the TMF offerings and specs of a service: --offering, --product-spec, setOfferings', async () => {
+      const fail = async (...argv: string[]) => {
+        const result = await cli(backend.env(), ...argv);
+        assert.equal(result.code, 1);
+        assert.equal(result.stderr.split('\n').length, 2, result.stderr);
+        return result.stderr;
+      };
+      const offering = 'urn:ngsi-ld:product-offering:o-1';
+      await ok('addService', '/tmf', 'http://api:80', 'app', 'GET', '--offering', offering);
+      await ok('addService', '/tmf2', 'http://api:80', 'app', 'GET');
+      assert.deepEqual(JSON.parse(await ok('getService', '-p', '/tmf', '--json')).catalog, {
+        offerings: [offering],
+        productSpecs: [],
+      });
+      const table = (await ok('getService')).split('\n');
+      assert.match(table[0] ?? '', /METHODS\s+CATALOG$/);
+      assert.ok(
+        table.some((line) => line.startsWith('/tmf ') && line.endsWith(`offering ${offering}`)),
+      );
+      assert.match(
+        await fail('setOfferings', '/tmf2', '--offering', offering),
+        /^error: The offering urn:ngsi-ld:product-offering:o-1 already belongs to service \/tmf\n$/,
+      );
+      assert.match(
+        await fail('addService', '/tmf3', 'http://api:80', 'app', 'GET', '--product-spec', 'a b'),
+        /Invalid offering or product specification id "a b"/,
+      );
+      assert.match(
+        await ok(
+          'setOfferings',
+          '/tmf2',
+          '--offering',
+          'o-2',
+          '--product-spec',
+          's-1',
+          '--offering',
+          'o-3',
+        ),
+        /Service \/tmf2: 2 offering\(s\), 1 product specification\(s\)\./,
+      );
+      assert.deepEqual(JSON.parse(await ok('getService', '-p', '/tmf2', '--json')).catalog, {
+        offerings: ['o-2', 'o-3'],
+        productSpecs: ['s-1'],
+      });
+      assert.match(
+        await ok('setOfferings', '/tmf'),
+        /has no offerings or product specifications now/,
+      );
+      assert.equal(JSON.parse(await ok('getService', '-p', '/tmf', '--json')).catalog, undefined);
+      await ok('deleteService', '/tmf');
+      await ok('deleteService', '/tmf2');
+    });
+
     test('accepts -c in any position when the context broker is enabled', async () => {
       const env = { ...backend.env(), ACCOUNTING_PROXY_CONTEXT_BROKER: 'true' };
       for (const [path, argv] of [

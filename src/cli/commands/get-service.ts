@@ -41,8 +41,12 @@ export function registerGetService(program: Command, io: CliIo): void {
             'No service registered. Use "cli/cli addService <publicPath> <url> <appId> <method>" to register one.',
           );
         } else {
-          const headers = ['PUBLIC PATH', 'URL', 'APP-ID', 'CONTEXT-BROKER', 'METHODS', 'CATALOG'];
-          for (const line of formatTable(headers, services.map(row))) print(line);
+          const headers = ['PUBLIC PATH', 'URL', 'APP-ID', 'CONTEXT-BROKER', 'METHODS'];
+          // The catalog column only where a service is sold through a TMF v4 marketplace.
+          const withCatalog = services.some((s) => s.catalog);
+          const rows = services.map((s) => (withCatalog ? row(s) : row(s).slice(0, -1)));
+          for (const line of formatTable(withCatalog ? [...headers, 'CATALOG'] : headers, rows))
+            print(line);
         }
       });
     });
