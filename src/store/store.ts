@@ -1,4 +1,7 @@
 import type { AdapterStore, ClientAccess } from './adapter.ts';
+import type { MarketplaceTerms, ServiceCatalog } from './marketplace.ts';
+
+export type { MarketplaceTerms, ServiceCatalog } from './marketplace.ts';
 
 /**
  * The Store: everything accounting-proxy keeps, as one narrow interface per concern. Two
@@ -25,10 +28,6 @@ export interface Service {
   catalog?: ServiceCatalog;
 }
 
-export interface ServiceCatalog {
-  offerings: string[];
-  productSpecs: string[];
-}
 
 export interface Buy {
   apiKey: string;
@@ -40,7 +39,10 @@ export interface Buy {
   recordType: string;
   /** A buy of an adapter service: the credentials its buyer's client signs in with. */
   access?: ClientAccess;
+  /** tmf4 mode: the purchase as the TMF v4 marketplace has it (src/marketplace/). */
+  terms?: MarketplaceTerms;
 }
+
 
 export type BuyIdentity = Pick<Buy, 'orderId' | 'productId' | 'customer' | 'publicPath'>;
 

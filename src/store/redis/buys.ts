@@ -25,6 +25,7 @@ export function redisBuys({ redis, keys, run, change, durableChange }: RedisCont
         identityKey(b),
         b.access?.clientKey ?? '',
         b.access?.clientPassword ?? '',
+        b.terms ? JSON.stringify(b.terms) : '',
       ]);
       if (typeof reply !== 'string') throwIfError(reply);
       const buy = await getBuy(reply as string);

@@ -10,7 +10,9 @@ import type {
 } from '../store.ts';
 
 /** A buy as the scripts keep it in the `buys` hash (its amount not reported yet is in `pending`). */
-export interface BuyEntry extends Omit<Buy, 'apiKey' | 'access'> {
+export interface BuyEntry extends Omit<Buy, 'apiKey' | 'access' | 'terms'> {
+  /** JSON of the buy's MarketplaceTerms. */
+  terms?: string;
   seq: number;
   identity: string;
   revoked: boolean;
@@ -41,6 +43,7 @@ export const toBuy = (apiKey: string, b: BuyEntry): Buy => ({
   ...(b.clientKey === undefined
     ? {}
     : { access: { clientKey: b.clientKey, clientPassword: b.clientPassword ?? '' } }),
+  ...(b.terms === undefined ? {} : { terms: JSON.parse(b.terms) }),
 });
 
 /** The buys of the `buys` hash that are in force (not revoked), in the order they were bought. */

@@ -122,7 +122,7 @@ export const scripts = {
   addBuy: script(
     ['services', 'buys', 'pending', 'identities', 'clients', 'counters'],
     `local apiKey, path, customer, unit, identity = ARGV[2], ARGV[3], ARGV[6], ARGV[7], ARGV[9]
-    local clientKey, clientPassword = ARGV[10], ARGV[11]
+    local clientKey, clientPassword, terms = ARGV[10], ARGV[11], ARGV[12]
     if redis.call('HEXISTS', services, path) == 0 then return {'SERVICE_NOT_FOUND', path} end
     local existing = redis.call('HGET', identities, identity)
     if existing then
@@ -130,6 +130,7 @@ export const scripts = {
       local unsent = tonumber(redis.call('HGET', pending, existing)) > 0 or buy.outboxValue
       if buy.unit ~= unit and unsent then return {'BUY_UNIT_CHANGE', buy.unit, unit} end
       buy.unit, buy.recordType, buy.revoked = unit, ARGV[8], false
+      if terms ~= '' then buy.terms = terms end
       if not buy.clientKey and clientKey ~= '' then
         buy.clientKey, buy.clientPassword = clientKey, clientPassword
         redis.call('HSET', clients, clientKey, existing)
@@ -143,6 +144,7 @@ export const scripts = {
     local buy = { publicPath = path, orderId = ARGV[4],
       productId = ARGV[5], customer = customer, unit = unit, recordType = ARGV[8],
       correlationNumber = 0, revoked = false, seq = seq, identity = identity }
+    if terms ~= '' then buy.terms = terms end
     if clientKey ~= '' then
       buy.clientKey, buy.clientPassword = clientKey, clientPassword
       redis.call('HSET', clients, clientKey, apiKey)

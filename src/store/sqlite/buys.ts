@@ -18,7 +18,7 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
     serviceExists: db.prepareValue('SELECT 1 FROM services WHERE public_path = ?'),
     insertBuy: db.prepare(
       `INSERT INTO buys (${BUY_COLUMNS}, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM buys))`,
     ),
     findBuy: db.prepare<
       [BuyIdentity],
@@ -28,7 +28,7 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
        AND product_id = @productId AND customer = @customer AND public_path = @publicPath`,
     ),
     setBuyUnit: db.prepare(
-      'UPDATE buys SET unit = ?, record_type = ?, revoked = 0 WHERE api_key = ?',
+      'UPDATE buys SET unit = ?, record_type = ?, revoked = 0, terms = coalesce(?, terms) WHERE api_key = ?',
     ),
     // A buy bought before its service became an adapter service gets credentials; never new ones.
     setAccess: db.prepare(
@@ -86,6 +86,7 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
           candidate.recordType,
           candidate.access?.clientKey ?? null,
           candidate.access?.clientPassword ?? null,
+          candidate.terms ? JSON.stringify(candidate.terms) : null,
         );
         return candidate;
       }
@@ -93,7 +94,8 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
       if (existing.unit !== candidate.unit && unsent) {
         throw proxyError('BUY_UNIT_CHANGE', existing.unit, candidate.unit);
       }
-      sql.setBuyUnit.run(candidate.unit, candidate.recordType, existing.api_key);
+      const terms = candidate.terms ? JSON.stringify(candidate.terms) : null;
+      sql.setBuyUnit.run(candidate.unit, candidate.recordType, terms, existing.api_key);
       const access = existing.client_key === null ? candidate.access : toBuy(existing).access;
       if (existing.client_key === null && access) {
         sql.setAccess.run(access.clientKey, access.clientPassword, existing.api_key);
@@ -103,6 +105,7 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
         unit: candidate.unit,
         recordType: candidate.recordType,
         ...(access ? { access } : {}),
+        ...(candidate.terms ? { terms: candidate.terms } : {}),
       };
     }),
     findBuy: async (identity) => {

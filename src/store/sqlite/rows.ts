@@ -28,6 +28,7 @@ export interface BuyRow {
   record_type: string;
   client_key: string | null;
   client_password: string | null;
+  terms: string | null;
 }
 
 export interface UsageRow extends BuyRow {
@@ -65,7 +66,7 @@ export const DELETE_SPENT_REVOKED = `DELETE FROM buys WHERE api_key = ? AND revo
   AND outbox_value IS NULL AND session_open = 0`;
 
 export const BUY_COLUMNS =
-  'api_key, public_path, order_id, product_id, customer, unit, record_type, client_key, client_password';
+  'api_key, public_path, order_id, product_id, customer, unit, record_type, client_key, client_password, terms';
 
 export interface CatalogRow {
   kind: 'offering' | 'product specification';
@@ -108,6 +109,7 @@ export const toBuy = (row: BuyRow): Buy => ({
   ...(row.client_key === null
     ? {}
     : { access: { clientKey: row.client_key, clientPassword: row.client_password ?? '' } }),
+  ...(row.terms === null ? {} : { terms: JSON.parse(row.terms) }),
 });
 
 export const toReportable = (row: UsageRow): ReportableBuy => ({

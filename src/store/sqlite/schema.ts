@@ -133,6 +133,8 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (kind, id)
   );
   CREATE INDEX service_catalog_by_service ON service_catalog(public_path);
+  -- JSON of the buy's MarketplaceTerms (NULL: a purchase of the admin API).
+  ALTER TABLE buys ADD COLUMN terms TEXT;
   `,
 ];
 

@@ -14,6 +14,35 @@ import {
 
 export function buysContract({ store, database }: ContractContext): void {
   describe('buys and usage', () => {
+    test('keeps the marketplace terms of a buy, replaced when it is bought again with others', async () => {
+      await store.addService(weather);
+      const terms = {
+        customerKeys: ['urn:ngsi-ld:organization:acme', 'acme-idm', 'did:elsi:VATES-B1'],
+        customerType: 'Organization',
+        unitName: 'api call',
+        usageSpecId: 'urn:ngsi-ld:usageSpecification:1',
+        productHref: 'http://tmf/product/p',
+        productName: 'oid-1',
+      };
+      const bought = await store.addBuy(buy('k1', { terms }));
+      assert.deepEqual(bought.terms, terms);
+      assert.deepEqual(await store.getBuy('k1'), buy('k1', { terms }));
+      assert.deepEqual((await store.loadRoutingState()).buys, [buy('k1', { terms })]);
+      // Revoked with usage left to report: kept, and active again when bought again.
+      await store.addUsage([{ apiKey: 'k1', amount: 1 }]);
+      await store.revokeBuy('k1');
+      const next = { ...terms, customerKeys: ['urn:ngsi-ld:organization:acme'] };
+      const again = await store.addBuy(
+        buy('k-new', { orderId: 'order-k1', productId: 'product-k1', terms: next }),
+      );
+      assert.equal(again.apiKey, 'k1');
+      assert.deepEqual(await store.getBuy('k1'), buy('k1', { terms: next }));
+      // A purchase of the admin API has none, and buying again without terms keeps them.
+      await store.addBuy(buy('k1'));
+      assert.deepEqual((await store.getBuy('k1'))?.terms, next);
+      assert.equal((await store.addBuy(buy('k2', { orderId: 'o-2' }))).terms, undefined);
+    });
+
     test('stores buys and lists them by customer and service in purchase order', async () => {
       await store.addService(weather);
       await store.addService(orion);
