@@ -8,6 +8,8 @@ export interface IdmUser {
   email: string;
   appId: string;
   roles: { id: string; name: string }[];
+  /** The organizations the user acts for in this application (Keyrock's `organizations`). */
+  organizations: { id: string; name: string }[];
 }
 
 export interface IdmClient {
@@ -25,6 +27,7 @@ function toUser(body: unknown): IdmUser | undefined {
   const json = body as Record<string, unknown>;
   if (typeof json.id !== 'string' || json.id === '') return undefined;
   const roles = Array.isArray(json.roles) ? json.roles : [];
+  const organizations = Array.isArray(json.organizations) ? json.organizations : [];
   return {
     id: json.id,
     displayName: text(json.displayName),
@@ -33,6 +36,10 @@ function toUser(body: unknown): IdmUser | undefined {
     roles: roles
       .filter((role): role is Record<string, unknown> => typeof role === 'object' && role !== null)
       .map((role) => ({ id: text(role.id), name: text(role.name) })),
+    organizations: organizations
+      .filter((org): org is Record<string, unknown> => typeof org === 'object' && org !== null)
+      .map((org) => ({ id: text(org.id), name: text(org.name) }))
+      .filter((org) => org.id !== ''),
   };
 }
 

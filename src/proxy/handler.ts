@@ -8,6 +8,7 @@ import type { IdmUser } from '../auth/idm-client.ts';
 import { type Identity, resolveUser } from '../auth/resolve-user.ts';
 import type { TokenValidator } from '../auth/token-validator.ts';
 import { userHeaders } from '../auth/user-headers.ts';
+import { isCustomerOf, soleMarketplaceBuy } from '../buys/customer.ts';
 import type { Clock } from '../clock.ts';
 import {
   type AccountingProxyError,
@@ -142,12 +143,16 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     }
 
     const apiKey = req.headers['x-api-key'];
-    if (typeof apiKey !== 'string' || apiKey === '') {
-      return refuseUnlessChanged(proxyError('API_KEY_MISSING'));
-    }
-    const buy = routing.table.buy(apiKey);
-    if (!buy || buy.customer !== user.id || buy.publicPath !== route.service.publicPath) {
-      return refuseUnlessChanged(proxyError('API_KEY_INVALID'));
+    let buy: Buy | undefined;
+    if (typeof apiKey === 'string' && apiKey !== '') {
+      buy = routing.table.buy(apiKey);
+      if (!buy || !isCustomerOf(buy, user) || buy.publicPath !== route.service.publicPath) {
+        return refuseUnlessChanged(proxyError('API_KEY_INVALID'));
+      }
+    } else {
+      // A customer with one purchase of the service from the TMF v4 marketplace needs no key.
+      buy = soleMarketplaceBuy(routing.table.marketplaceBuys(route.service.publicPath), user);
+      if (!buy) return refuseUnlessChanged(proxyError('API_KEY_MISSING'));
     }
     if (!entry.methods.has(method)) {
       return refuseUnlessChanged(proxyError('METHOD_NOT_ALLOWED', entry.methodList));

@@ -27,6 +27,8 @@ export class RoutingTable {
   readonly #services = new Map<string, ServiceEntry>();
   // Keyed by a digest of the API key, so the lookup's timing says nothing about a guessed key.
   readonly #buys = new Map<string, Buy>();
+  // Purchases of the TMF v4 marketplace by service: a customer with one needs no API key.
+  readonly #marketplaceBuys = new Map<string, Buy[]>();
 
   constructor(readonly state: RoutingState) {
     for (const service of state.services) {
@@ -40,7 +42,18 @@ export class RoutingTable {
     for (const binding of state.bindings) {
       this.#services.get(binding.publicPath)?.admins.add(binding.adminId);
     }
-    for (const buy of state.buys) this.#buys.set(digest(buy.apiKey), buy);
+    for (const buy of state.buys) {
+      this.#buys.set(digest(buy.apiKey), buy);
+      if (!buy.terms) continue;
+      const ofService = this.#marketplaceBuys.get(buy.publicPath);
+      if (ofService) ofService.push(buy);
+      else this.#marketplaceBuys.set(buy.publicPath, [buy]);
+    }
+  }
+
+  /** The active purchases of the TMF v4 marketplace for a service. */
+  marketplaceBuys(publicPath: string): readonly Buy[] {
+    return this.#marketplaceBuys.get(publicPath) ?? [];
   }
 
   /**

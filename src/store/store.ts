@@ -28,7 +28,6 @@ export interface Service {
   catalog?: ServiceCatalog;
 }
 
-
 export interface Buy {
   apiKey: string;
   publicPath: string;
@@ -42,7 +41,6 @@ export interface Buy {
   /** tmf4 mode: the purchase as the TMF v4 marketplace has it (src/marketplace/). */
   terms?: MarketplaceTerms;
 }
-
 
 export type BuyIdentity = Pick<Buy, 'orderId' | 'productId' | 'customer' | 'publicPath'>;
 

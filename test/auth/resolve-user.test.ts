@@ -5,7 +5,14 @@ import { resolveUser } from '../../src/auth/resolve-user.ts';
 import type { TokenValidator } from '../../src/auth/token-validator.ts';
 import { isProxyError, proxyError } from '../../src/errors.ts';
 
-const alice: IdmUser = { id: 'alice', displayName: 'A', email: 'a@x', appId: 'app', roles: [] };
+const alice: IdmUser = {
+  id: 'alice',
+  displayName: 'A',
+  email: 'a@x',
+  appId: 'app',
+  roles: [],
+  organizations: [],
+};
 const tokens = (answers: Record<string, IdmUser | null | 'down'>, cached = new Set<string>()) =>
   ({
     cached: (token) => (cached.has(token) ? (answers[token] as IdmUser | null) : undefined),

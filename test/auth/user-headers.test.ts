@@ -9,6 +9,7 @@ const user: IdmUser = {
   displayName: 'Αλίκη',
   email: 'alice@example.org',
   appId: 'app-1',
+  organizations: [],
   roles: [
     { id: 'Customer', name: 'Customer' },
     { id: 'other', name: 'Other' },

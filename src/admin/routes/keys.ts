@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { clientAccess } from '../../adapter/messages.ts';
+import { isCustomerOf } from '../../buys/customer.ts';
 import type { Buy, Store } from '../../store/store.ts';
 import { userOf } from '../authenticate.ts';
 
@@ -25,7 +26,9 @@ export function keysRoute(
   const scheme = options.https ? 'https' : 'http';
   return async (req, res) => {
     const host = req.headers.host ?? `localhost:${options.port()}`;
-    const buys = await store.listBuys({ customer: userOf(res).id });
+    const user = userOf(res);
+    // The caller's own buys, and those of the TMF v4 marketplace whose customer party it is.
+    const buys = (await store.listBuys()).filter((buy) => isCustomerOf(buy, user));
     res.status(200).json(
       await Promise.all(
         buys.map(async (buy) => ({
