@@ -17,3 +17,12 @@ export interface MarketplaceTerms {
   productHref?: string;
   productName?: string;
 }
+
+/** Values the proxy keeps for itself, such as the secret of its TMF event listener's path. */
+export interface SettingsStore {
+  /**
+   * The setting's value: the one stored, or `value` when there is none yet, stored atomically so
+   * that every process sharing the store gets the same.
+   */
+  claimSetting(name: string, value: string): Promise<string>;
+}

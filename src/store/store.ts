@@ -1,7 +1,7 @@
 import type { AdapterStore, ClientAccess } from './adapter.ts';
-import type { MarketplaceTerms, ServiceCatalog } from './marketplace.ts';
+import type { MarketplaceTerms, ServiceCatalog, SettingsStore } from './marketplace.ts';
 
-export type { MarketplaceTerms, ServiceCatalog } from './marketplace.ts';
+export type { MarketplaceTerms, ServiceCatalog, SettingsStore } from './marketplace.ts';
 
 /**
  * The Store: everything accounting-proxy keeps, as one narrow interface per concern. Two
@@ -295,4 +295,5 @@ export type Store = StoreConnection &
   ReportingStore &
   LockStore &
   SubscriptionStore &
-  AdapterStore;
+  AdapterStore &
+  SettingsStore;

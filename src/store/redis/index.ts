@@ -14,6 +14,7 @@ import { redisLocks } from './locks.ts';
 import { LAYOUT, migrateFirstLayout } from './migrate-layout.ts';
 import { redisReporting } from './reporting.ts';
 import { redisRouting } from './routing.ts';
+import { redisSettings } from './settings.ts';
 import { redisSubscriptions } from './subscriptions.ts';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
@@ -60,6 +61,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     ...redisLocks(context),
     ...redisSubscriptions(context),
     ...redisAdapter(context),
+    ...redisSettings(context),
     isAvailable: () => redis.status === 'ready',
     probe: async () => {
       await redis.ping();

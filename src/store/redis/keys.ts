@@ -20,6 +20,7 @@ export const STORE_KEYS = [
   'clients',
   'ended-clients',
   'catalog',
+  'settings',
 ] as const;
 
 export type StoreKey = (typeof STORE_KEYS)[number];

@@ -11,6 +11,7 @@ import { sqliteReporting } from './reporting.ts';
 import { sqliteRouting } from './routing.ts';
 import { routingChanges } from './routing-version.ts';
 import { migrate } from './schema.ts';
+import { sqliteSettings } from './settings.ts';
 import { sqliteSubscriptions } from './subscriptions.ts';
 
 export interface SqliteStoreOptions {
@@ -94,6 +95,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteLocks(db, options.clock ?? systemClock),
     ...sqliteSubscriptions(db),
     ...sqliteAdapter(db),
+    ...sqliteSettings(db),
     isAvailable: () => db.open,
     probe: async () => probe.check(),
     watchChanges: async (onChange) => {
