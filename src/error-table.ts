@@ -175,6 +175,9 @@ export const errorEntries = {
     status: 405,
     message: (allowed: string) => `Method not allowed here; use ${allowed}`,
   },
+  // The TMF v4 event listener (tmf4 mode)
+  TMF_LISTENER_NOT_FOUND: { status: 404, message: () => 'Not found' },
+  TMF_LISTENER_METHOD: { status: 405, message: () => 'Method not allowed here; use POST' },
   // Ops listener (/metrics, /healthz, /readyz)
   OPS_NOT_FOUND: {
     status: 404,

@@ -11,6 +11,7 @@ import type { Clock } from './clock.ts';
 import { proxyError } from './errors.ts';
 import { sendError } from './http/send-error.ts';
 import type { Logger } from './log.ts';
+import { type EventListener, TMF_LISTENER_PREFIX } from './marketplace/event-listener.ts';
 import type { ExchangeObserver } from './ops/exchange-trace.ts';
 import type { Forwarder } from './proxy/forwarder.ts';
 import { createProxyHandler, type SubscriptionHook } from './proxy/handler.ts';
@@ -35,6 +36,8 @@ export interface ProxyAppParts {
   port(): number;
   /** Metrics and access log of every exchange. */
   observer: ExchangeObserver;
+  /** The TMF v4 marketplace's product events (tmf4 mode). */
+  tmfListener?: EventListener;
 }
 
 export interface ProxyApp {
@@ -80,7 +83,10 @@ export function createProxyApp(parts: ProxyAppParts): ProxyApp {
       const trace = parts.observer.begin(req, res);
       const url = req.url ?? '/';
       const query = url.indexOf('?');
-      if (adminPaths.has(query === -1 ? url : url.slice(0, query))) {
+      if (parts.tmfListener && url.startsWith(TMF_LISTENER_PREFIX)) {
+        trace.outcome = 'admin_api';
+        parts.tmfListener(req, res);
+      } else if (adminPaths.has(query === -1 ? url : url.slice(0, query))) {
         trace.outcome = 'admin_api';
         res.setHeader('x-request-id', trace.id);
         handleAdminRequest(req, res);

@@ -18,6 +18,7 @@ import { createIdmClient, type IdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Logger } from './log.ts';
+import { type Marketplace, startMarketplace } from './marketplace/marketplace.ts';
 import { type AccessLog, stdoutAccessLog } from './ops/access-log.ts';
 import { createExchangeObserver } from './ops/exchange-trace.ts';
 import type { Metrics } from './ops/metrics.ts';
@@ -45,6 +46,8 @@ export interface RunningProxy {
   opsPort: number | undefined;
   /** The adapter API's port, when it is on. */
   adapterPort: number | undefined;
+  /** The TMF v4 marketplace (tmf4 mode). */
+  marketplace: Marketplace | undefined;
   /** Absent when nobody reads them (ops listener off and not a cluster worker). */
   metrics: Metrics | undefined;
   readiness: Readiness;
@@ -150,6 +153,19 @@ export async function startProxy(
     : undefined;
   let port = config.accounting_proxy.port;
   let usageScheduler: UsageScheduler | undefined;
+  // tmf4 mode: the marketplace's products become buys (src/marketplace/).
+  const marketplace =
+    config.marketplace.mode === 'tmf4'
+      ? await startMarketplace({
+          ...{ config, store, units: [...modules.keys()], clock, log },
+          refreshRouting: () => routing.refresh(),
+          afterEnd: () => void usageScheduler?.runWithinSchedule(),
+        }).catch(async (error: unknown) => {
+          await Promise.all([orion?.close(), routing.stop()]);
+          await store.close();
+          throw error;
+        })
+      : undefined;
   const app = createProxyApp({
     config,
     store,
@@ -172,6 +188,7 @@ export async function startProxy(
     afterRevoke: () => void usageScheduler?.runWithinSchedule(),
     port: () => port,
     observer: createExchangeObserver({ clock, metrics, accessLog }),
+    ...(marketplace ? { tmfListener: marketplace.listener } : {}),
   });
   // Every listener of the proxy, in one place.
   const server = createListener(config, app.handle);
@@ -184,6 +201,7 @@ export async function startProxy(
     adapter = await startAdapterApi({ config: config.adapter, store, routing: feed, clock, log });
   } catch (error) {
     server.close();
+    await marketplace?.close();
     await ops.close();
     await routing.stop();
     await forwarder.close();
@@ -238,6 +256,7 @@ export async function startProxy(
     orion,
     opsPort,
     adapterPort: adapter?.port,
+    marketplace,
     metrics,
     readiness: ops.readiness,
     async close() {
@@ -260,6 +279,7 @@ export async function startProxy(
       }
       // Adapters reconnect (dapp-openvpn retries); a call under way has committed or not at all.
       await adapter?.close();
+      await marketplace?.close();
       await routing.stop();
       await usage.stop();
       // Usage still uncommitted after the grace period (store down) is logged as lost below.

@@ -9,6 +9,7 @@ export interface JsonResponse {
 export interface JsonClient {
   get(path: string, headers?: Record<string, string>): Promise<JsonResponse>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<JsonResponse>;
+  put(path: string, body: unknown, headers?: Record<string, string>): Promise<JsonResponse>;
 }
 
 // Answers of the IdM and the usage API are small documents; anything larger is not theirs.
@@ -35,7 +36,7 @@ function parseBody(text: string): unknown {
 export function createJsonClient(options: { baseUrl: string; timeoutMs: number }): JsonClient {
   const dispatcher = new Agent({ maxResponseSize: MAX_RESPONSE_BYTES });
   const send = async (
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     headers: Record<string, string>,
     body: string | null,
@@ -55,5 +56,7 @@ export function createJsonClient(options: { baseUrl: string; timeoutMs: number }
     get: (path, headers = {}) => send('GET', path, headers, null),
     post: (path, body, headers = {}) =>
       send('POST', path, { 'content-type': 'application/json', ...headers }, JSON.stringify(body)),
+    put: (path, body, headers = {}) =>
+      send('PUT', path, { 'content-type': 'application/json', ...headers }, JSON.stringify(body)),
   };
 }

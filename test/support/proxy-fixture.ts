@@ -43,7 +43,8 @@ export async function startProxyFixture(
 
   const config = loadConfig({ ACCOUNTING_PROXY_IDM_URL: idm.url, ...env });
   config.database = database;
-  config.accounting_proxy.port = 0;
+  // A test that must know the port before start (a callback URL given to a marketplace) sets it.
+  if (env.ACCOUNTING_PROXY_PORT === undefined) config.accounting_proxy.port = 0;
   // Tests that read the ops listener give it a free port; many fixtures run at once.
   if (env.ACCOUNTING_PROXY_OPS_PORT === undefined) config.ops.port = 0;
   config.oauth2.roles.customer = 'customer-role';

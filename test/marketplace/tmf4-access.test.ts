@@ -1,0 +1,136 @@
+/**
+ * tmf4 mode: the products of the TMF v4 marketplace's inventory are purchases, learnt from its
+ * events and by reconciling, on both stores, against the TMF stand-in.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eventually, request } from '../support/client.ts';
+import { freePort } from '../support/free-port.ts';
+import { keyrockUser } from '../support/idm.ts';
+import { APP_ID, type ProxyFixture, startProxyFixture } from '../support/proxy-fixture.ts';
+import { storeBackends } from '../support/store-backends.ts';
+import { FakeTmf } from '../support/tmf/fake-tmf.ts';
+
+const OFFERING = 'urn:ngsi-ld:product-offering:weather-api';
+const POP = 'urn:ngsi-ld:product-offering-price:per-call';
+const ACME = 'urn:ngsi-ld:organization:acme';
+const SELLER = 'urn:ngsi-ld:organization:provider';
+
+/** A product as the BAE's charging backend writes it (tmf-v4.md B1). */
+const product = (id: string, status: string) => ({
+  id,
+  name: `oid-${id.slice(-4)}`,
+  status,
+  productOffering: { id: OFFERING },
+  productPrice: [{ priceType: 'usage', productOfferingPrice: { id: POP } }],
+  relatedParty: [
+    { id: ACME, name: 'acme-idm', role: 'Buyer', '@referredType': 'Organization' },
+    { id: SELLER, role: 'Seller', '@referredType': 'Organization' },
+  ],
+});
+
+function seedMarketplace(tmf: FakeTmf): void {
+  tmf.offerings.set(OFFERING, { id: OFFERING, productOfferingPrice: [{ id: POP }] });
+  tmf.prices.set(POP, {
+    id: POP,
+    priceType: 'usage',
+    unitOfMeasure: { amount: 1, units: 'api call' },
+    price: { unit: 'EUR', value: 0.01 },
+  });
+  tmf.organizations.set(ACME, {
+    id: ACME,
+    externalReference: [{ externalReferenceType: 'idm_id', name: 'acme-idm' }],
+    partyCharacteristic: [{ name: 'did', value: 'did:elsi:VATES-B12341234' }],
+  });
+  tmf.organizations.set(SELLER, { id: SELLER });
+}
+
+for (const backend of storeBackends()) {
+  for (const events of [true, false]) {
+    describe(`tmf4 purchases on ${backend.name}, ${events ? 'by events' : 'events dropped: by reconciling'}`, () => {
+      let tmf: FakeTmf;
+      let f: ProxyFixture;
+      // A customer of acme's: Keyrock names the organization by the id the party's key gives.
+      const carol = { 'x-auth-token': 'carol-token' };
+      const call = (headers: Record<string, string> = carol) =>
+        request(`${f.url}/svc/echo/forecast`, { headers });
+      before(async () => {
+        tmf = await new FakeTmf().start();
+        tmf.deliverEvents = events;
+        seedMarketplace(tmf);
+        const port = await freePort();
+        f = await startProxyFixture(backend.database(), {
+          ACCOUNTING_PROXY_PORT: String(port),
+          ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
+          ACCOUNTING_PROXY_TMF_URL: tmf.url,
+          ACCOUNTING_PROXY_TMF_SELLER: SELLER,
+          ACCOUNTING_PROXY_TMF_CALLBACK_URL: `http://127.0.0.1:${port}`,
+          ACCOUNTING_PROXY_TMF_UNITS: 'call=api call',
+          // Events must do it within a second; without them, one interval of this length.
+          ACCOUNTING_PROXY_TMF_RECONCILE: events ? '3600000' : '300',
+        });
+        f.idm.users.set('carol-token', {
+          ...keyrockUser('carol', APP_ID),
+          organizations: [{ id: 'acme-idm', name: 'ACME', roles: [] }],
+        });
+        f.idm.users.set('dave-token', keyrockUser('dave', APP_ID));
+        await f.store.setServiceCatalog('/svc', { offerings: [OFFERING], productSpecs: [] });
+        await f.proxy.routing.refresh();
+        if (events) await eventually(() => tmf.hubs.length === 1);
+      });
+      after(async () => {
+        await f.close();
+        await tmf.stop();
+      });
+
+      const within = events ? 1000 : 5000;
+
+      test('an active product is served to its customer, without an API key, and listed by GET keys', async () => {
+        assert.equal((await call()).status, 401);
+        tmf.putProduct(product('urn:ngsi-ld:product:p1', 'created'));
+        tmf.putProduct(product('urn:ngsi-ld:product:p1', 'active'));
+        await eventually(async () => (await call()).status === 200, within);
+        const keys = await request(`${f.url}/accounting_proxy/keys`, { headers: carol });
+        const [buy] = keys.json<{ apiKey: string; productId: string }[]>();
+        assert.equal(buy?.productId, 'urn:ngsi-ld:product:p1');
+        assert.equal((await call({ ...carol, 'x-api-key': buy?.apiKey ?? '' })).status, 200);
+        // Somebody else is no customer of it, with or without its key.
+        const dave = { 'x-auth-token': 'dave-token' };
+        assert.equal((await call(dave)).status, 401);
+        assert.equal((await call({ ...dave, 'x-api-key': buy?.apiKey ?? '' })).status, 401);
+        const [stored] = (await f.store.listBuys()).filter((b) => b.terms);
+        assert.deepEqual(stored?.terms?.customerKeys.includes('VATES-B12341234'), true);
+        assert.equal(stored?.unit, 'call');
+        assert.equal(stored?.terms?.unitName, 'api call');
+      });
+
+      test('a suspended product is refused, and its usage kept for reporting', async () => {
+        const before = (await f.store.listUsage()).find(
+          (b) => b.productId === 'urn:ngsi-ld:product:p1',
+        );
+        assert.ok((before?.pending ?? 0) > 0, 'the calls were metered');
+        tmf.putProduct(product('urn:ngsi-ld:product:p1', 'suspended'));
+        await eventually(async () => (await call()).status === 401, within);
+        const after = (await f.store.listUsage()).find(
+          (b) => b.productId === 'urn:ngsi-ld:product:p1',
+        );
+        assert.equal(after?.revoked, true);
+        assert.ok((after?.pending ?? 0) + (after?.outbox?.value ?? 0) > 0);
+      });
+
+      test('a product of no service, or without a usage price, is ignored and nothing is served', async () => {
+        tmf.putProduct({
+          ...product('urn:ngsi-ld:product:p2', 'active'),
+          productOffering: { id: 'other' },
+        });
+        tmf.putProduct({ ...product('urn:ngsi-ld:product:p3', 'active'), productPrice: [] });
+        await f.proxy.marketplace?.reconcileNow();
+        assert.deepEqual(
+          (await f.store.listBuys()).filter((b) => b.terms).map((b) => b.productId),
+          [],
+        );
+        assert.equal((await call()).status, 401);
+      });
+    });
+  }
+}
