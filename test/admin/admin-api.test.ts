@@ -37,7 +37,8 @@ function requestFrom(localAddress: string, url: string, body: string) {
   });
 }
 
-for (const backend of storeBackends()) {
+const backends = storeBackends();
+for (const backend of backends) {
   describe(`admin API on ${backend.name}`, () => {
     let f: ProxyFixture;
     before(async () => {
@@ -494,9 +495,8 @@ for (const backend of storeBackends()) {
 
 describe('admin API in the tmf4 marketplace mode', () => {
   let f: ProxyFixture;
-  const [sqlite] = storeBackends();
   before(async () => {
-    f = await startProxyFixture(sqlite?.database() ?? assert.fail('no SQLite backend'), {
+    f = await startProxyFixture(backends[0]?.database() ?? assert.fail('no SQLite backend'), {
       ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
       ACCOUNTING_PROXY_TMF_URL: 'http://127.0.0.1:9',
       ACCOUNTING_PROXY_TMF_SELLER: 'urn:ngsi-ld:organization:provider',

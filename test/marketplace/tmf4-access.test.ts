@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually, request } from '../support/client.ts';
 import { freePort } from '../support/free-port.ts';
+import { listenOnLoopback, type TestServer } from '../support/http-server.ts';
 import { keyrockUser } from '../support/idm.ts';
 import { APP_ID, type ProxyFixture, startProxyFixture } from '../support/proxy-fixture.ts';
 import { storeBackends } from '../support/store-backends.ts';
@@ -45,7 +46,8 @@ function seedMarketplace(tmf: FakeTmf): void {
   tmf.organizations.set(SELLER, { id: SELLER });
 }
 
-for (const backend of storeBackends()) {
+const backends = storeBackends();
+for (const backend of backends) {
   for (const events of [true, false]) {
     describe(`tmf4 purchases on ${backend.name}, ${events ? 'by events' : 'events dropped: by reconciling'}`, () => {
       let tmf: FakeTmf;
@@ -134,3 +136,95 @@ for (const backend of storeBackends()) {
     });
   }
 }
+
+describe('tmf4 event listener, authentication and a marketplace down at start', () => {
+  let tmf: FakeTmf;
+  let f: ProxyFixture;
+  let tokenServer: TestServer;
+  const tokenRequests: string[] = [];
+  before(async () => {
+    tmf = await new FakeTmf({ token: 'machine-token' }).start();
+    seedMarketplace(tmf);
+    tmf.inventoryDown = true;
+    tokenServer = await listenOnLoopback((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        tokenRequests.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: 'machine-token', expires_in: 300 }));
+      });
+    });
+    const port = await freePort();
+    f = await startProxyFixture(backends[0]?.database() ?? assert.fail('no SQLite'), {
+      ACCOUNTING_PROXY_PORT: String(port),
+      ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
+      ACCOUNTING_PROXY_TMF_URL: tmf.url,
+      ACCOUNTING_PROXY_TMF_SELLER: SELLER,
+      ACCOUNTING_PROXY_TMF_CALLBACK_URL: `http://127.0.0.1:${port}`,
+      ACCOUNTING_PROXY_TMF_UNITS: 'call=api call',
+      ACCOUNTING_PROXY_TMF_RECONCILE: '3600000',
+      ACCOUNTING_PROXY_TMF_TOKEN_URL: `${tokenServer.url}/token`,
+      ACCOUNTING_PROXY_TMF_CLIENT_ID: 'proxy',
+      ACCOUNTING_PROXY_TMF_CLIENT_SECRET: 'client-secret',
+    });
+    f.idm.users.set('carol-token', {
+      ...keyrockUser('carol', APP_ID),
+      organizations: [{ id: 'acme-idm', name: 'ACME', roles: [] }],
+    });
+    await f.store.setServiceCatalog('/svc', { offerings: [OFFERING], productSpecs: [] });
+  });
+  after(async () => {
+    await f.close();
+    await tmf.stop();
+    await tokenServer.close();
+  });
+
+  test('the proxy serves while the inventory is down, and learns the products once it is back', async () => {
+    assert.equal((await request(`${f.url}/svc/echo/x`, { headers: f.buyer() })).status, 200);
+    tmf.putProduct(product('urn:ngsi-ld:product:p9', 'active'), { silently: true });
+    tmf.inventoryDown = false;
+    await f.proxy.marketplace?.reconcileNow();
+    const carol = { 'x-auth-token': 'carol-token' };
+    assert.equal((await request(`${f.url}/svc/echo/x`, { headers: carol })).status, 200);
+    // One OAuth2 client-credentials token for every call, the secret in the body only.
+    assert.equal(tokenRequests.length, 1);
+    assert.match(
+      tokenRequests[0] ?? '',
+      /grant_type=client_credentials&client_id=proxy&client_secret=client-secret/,
+    );
+    assert.equal(tmf.hubs.length, 1);
+  });
+
+  test('events come to the secret path and its /listener/<event> form; any other path under it is 404', async () => {
+    const [hub] = tmf.hubs;
+    const callback = hub?.callback ?? assert.fail('not subscribed');
+    assert.match(callback, /^http:\/\/127\.0\.0\.1:\d+\/accounting_proxy\/tmf\/[\w-]{43}$/);
+    const event = JSON.stringify({
+      eventType: 'ProductCreateEvent',
+      event: { product: { id: 'urn:x' } },
+    });
+    const post = (url: string) =>
+      request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: event,
+      });
+    assert.equal((await post(callback)).status, 204);
+    assert.equal((await post(`${callback}/listener/productCreateEvent`)).status, 204);
+    for (const wrong of [
+      `${f.url}/accounting_proxy/tmf/guess`,
+      `${f.url}/accounting_proxy/tmf/`,
+      `${callback}x`,
+      `${callback}/other`,
+      `${callback}/listener/a/b`,
+    ]) {
+      const answer = await post(wrong);
+      assert.equal(answer.status, 404, wrong);
+      assert.deepEqual(answer.json(), { error: 'Not found' });
+    }
+    assert.equal((await request(callback)).status, 405);
+  });
+});
