@@ -88,6 +88,9 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+const windowOf = (config: Config) =>
+  config.marketplace.mode === 'tmf4' ? config.tmf.usage_window : undefined;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** Parts a caller (a test) provides instead of the ones the configuration describes. */
@@ -134,7 +137,7 @@ export async function startProxy(
     worker: overrides.worker ?? false,
   });
   const { metrics } = ops;
-  recorder = createUsageRecorder({ store, log, metrics, clock });
+  recorder = createUsageRecorder({ store, log, metrics, clock, windowMs: windowOf(config) });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
   const tokens = createTokenValidator({
     idm:

@@ -12,6 +12,11 @@ export interface UsageRecorderOptions {
   /** Told of every group commit and of every amount it committed. */
   metrics?: RecorderMetrics | undefined;
   clock?: Clock;
+  /**
+   * tmf4 mode: milliseconds of a usage window; each batch then names the window of its commit, so
+   * that the store keeps a marketplace buy's usage per window.
+   */
+  windowMs?: number | undefined;
 }
 
 export interface RecorderMetrics {
@@ -81,10 +86,15 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     // The same number on every attempt: a retry after a lost reply must not add the batch twice.
     const seq = ++batches;
     const increments = sumPerBuy(batch);
+    // Fixed with the batch: a retry later counts it in the window it was first committed in.
+    const at = clock.now();
+    const usageBatch = options.windowMs
+      ? { writer, seq, window: { start: at - (at % options.windowMs), at } }
+      : { writer, seq };
     while (!closed) {
       try {
         const started = clock.monotonic();
-        await store.addUsage(increments, { writer, seq });
+        await store.addUsage(increments, usageBatch);
         if (!healthy) log.info('usage commits succeed again');
         healthy = true;
         if (metrics) {

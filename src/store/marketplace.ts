@@ -26,3 +26,35 @@ export interface SettingsStore {
    */
   claimSetting(name: string, value: string): Promise<string>;
 }
+
+/**
+ * The usage window of a group commit (tmf4 mode): a buy with marketplace terms keeps its usage per
+ * window as well, so that each window becomes one usage record dated within it.
+ */
+export interface UsageWindow {
+  /** Epoch ms of the window's start. */
+  start: number;
+  /** Epoch ms of the commit: the window's last usage so far. */
+  at: number;
+}
+
+/** A window's usage record, taken into the buy's outbox. */
+export interface WindowRecord {
+  apiKey: string;
+  /** Epoch ms of the window's start. */
+  window: number;
+  value: number;
+  /** ISO 8601: when the window's last usage was committed. */
+  date: string;
+  /** The buy's record sequence number, for completeRecord. */
+  correlationNumber: number;
+}
+
+export interface WindowStore {
+  /**
+   * The buy's next usage record: the one in its outbox (resent as it is), else the oldest window
+   * that started before `closedBefore`, taken out of pending into the outbox in one atomic step.
+   * Undefined when there is none.
+   */
+  prepareWindowRecord(apiKey: string, closedBefore: number): Promise<WindowRecord | undefined>;
+}

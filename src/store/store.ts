@@ -1,7 +1,16 @@
 import type { AdapterStore, ClientAccess } from './adapter.ts';
-import type { MarketplaceTerms, ServiceCatalog, SettingsStore } from './marketplace.ts';
+import type {
+  MarketplaceTerms,
+  ServiceCatalog,
+  SettingsStore,
+  UsageWindow,
+  WindowStore,
+} from './marketplace.ts';
 
-export type { MarketplaceTerms, ServiceCatalog, SettingsStore } from './marketplace.ts';
+import type { ReportStatus } from './report-status.ts';
+
+export type * from './marketplace.ts';
+export type { ReportStatus } from './report-status.ts';
 
 /**
  * The Store: everything accounting-proxy keeps, as one narrow interface per concern. Two
@@ -60,28 +69,6 @@ export interface OutboxRecord {
   date: string;
 }
 
-/**
- * Why the buy's outbox record has not reached the marketplace yet. Absent while reporting is fine;
- * cleared when the record is completed.
- */
-export interface ReportStatus {
-  /**
-   * `unknown`: the last send had no answer (timeout, cut connection, 5xx), it is resent identical;
-   * `rejected`: the marketplace refused the record as it stands, it is resent once per scheduled
-   * cycle; `out-of-step`: the marketplace expects another correlation number, nothing is sent
-   * until an operator resumes the buy.
-   */
-  state: 'unknown' | 'rejected' | 'out-of-step';
-  /** The marketplace's message, or what went wrong. */
-  message: string;
-  /** ISO 8601: when the record first got into this state. */
-  since: string;
-  /** ISO 8601: when the record was last sent. */
-  lastAttempt: string;
-  /** The correlation number the marketplace expects (`out-of-step`). */
-  expected?: number;
-}
-
 /** A buy with pending usage or an unsent record, active or revoked. */
 export interface ReportableBuy extends Buy {
   pending: number;
@@ -117,6 +104,7 @@ export interface UsageIncrement {
 export interface UsageBatch {
   writer: string;
   seq: number;
+  window?: UsageWindow;
 }
 
 export interface AdminBinding {
@@ -296,4 +284,5 @@ export type Store = StoreConnection &
   LockStore &
   SubscriptionStore &
   AdapterStore &
-  SettingsStore;
+  SettingsStore &
+  WindowStore;

@@ -6,7 +6,8 @@ import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { createUsageRecorder } from '../../src/accounting/usage-recorder.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import type { Store, UsageIncrement } from '../../src/store/store.ts';
+import type { Store, UsageBatch, UsageIncrement } from '../../src/store/store.ts';
+import { testClock } from '../support/test-clock.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ap-recorder-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,5 +61,39 @@ test('the increments of one turn reach the store as one batch with one sum per b
   ]);
   assert.equal((await store.getUsage('a'))?.pending, 5.375);
   assert.equal((await store.getUsage('b'))?.pending, 10.75);
+  await store.close();
+});
+
+test('with usage windows (tmf4), a batch names the window of its commit and keeps it when retried', async () => {
+  const store = await storeWithBuys(['w']);
+  const batches: (UsageBatch | undefined)[] = [];
+  let failures = 1;
+  const observed: Store = {
+    ...store,
+    addUsage: (increments, batch) => {
+      batches.push(batch);
+      if (failures-- > 0) return Promise.reject(new Error('store down'));
+      return store.addUsage(increments, batch);
+    },
+  };
+  const clock = testClock(7_200_000 + 3_599_999);
+  const recorder = createUsageRecorder({
+    store: observed,
+    log: pino({ level: 'silent' }),
+    clock,
+    windowMs: 3_600_000,
+    retryDelayMs: 1,
+  });
+  const committed = recorder.record('w', 1);
+  // The retry comes after the hour changed: the batch stays in the window it was made in.
+  clock.advance(10);
+  // The recorder's retry timer is unreferenced (it never keeps a proxy up): this one waits for it.
+  const keepAlive = setInterval(() => {}, 1000);
+  await committed;
+  clearInterval(keepAlive);
+  assert.equal(batches.length, 2);
+  for (const batch of batches) {
+    assert.deepEqual(batch?.window, { start: 7_200_000, at: 7_200_000 + 3_599_999 });
+  }
   await store.close();
 });

@@ -47,7 +47,13 @@ export function redisBuys({ redis, keys, run, change, durableChange }: RedisCont
 
     addUsage: async (increments, batch) => {
       if (increments.length === 0) return;
-      const args: (string | number)[] = [batch?.writer ?? '', batch?.seq ?? 0];
+      const window = batch?.window;
+      const args: (string | number)[] = [
+        batch?.writer ?? '',
+        batch?.seq ?? 0,
+        window ? String(window.start) : '',
+        window ? String(window.at) : '',
+      ];
       for (const { apiKey, amount } of increments) {
         assertValidAmount(amount);
         args.push(apiKey, amount);

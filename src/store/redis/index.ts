@@ -16,6 +16,7 @@ import { redisReporting } from './reporting.ts';
 import { redisRouting } from './routing.ts';
 import { redisSettings } from './settings.ts';
 import { redisSubscriptions } from './subscriptions.ts';
+import { redisWindows } from './windows.ts';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** For the dates the store writes itself (default: the system clock). */
@@ -62,6 +63,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     ...redisSubscriptions(context),
     ...redisAdapter(context),
     ...redisSettings(context),
+    ...redisWindows(context),
     isAvailable: () => redis.status === 'ready',
     probe: async () => {
       await redis.ping();

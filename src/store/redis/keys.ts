@@ -21,6 +21,7 @@ export const STORE_KEYS = [
   'ended-clients',
   'catalog',
   'settings',
+  'windows',
 ] as const;
 
 export type StoreKey = (typeof STORE_KEYS)[number];

@@ -13,6 +13,8 @@ export const reportingScripts = {
     local raw = redis.call('HGET', buys, apiKey)
     if not raw then return nil end
     local buy = cjson.decode(raw)
+    -- A purchase of the TMF v4 marketplace is reported by windows (prepareWindowRecord).
+    if buy.terms then return nil end
     if not buy.outboxValue then
       local amount = redis.call('HGET', pending, apiKey)
       if tonumber(amount) <= 0 then return nil end
@@ -27,6 +29,39 @@ export const reportingScripts = {
     return {raw, redis.call('HGET', pending, apiKey)}`,
   ),
 
+  // ARGV[2]: apiKey, ARGV[3]: windows that started before it are closed (epoch ms).
+  prepareWindowRecord: script(
+    ['buys', 'pending', 'windows'],
+    `local apiKey, closedBefore = ARGV[2], tonumber(ARGV[3])
+    local raw = redis.call('HGET', buys, apiKey)
+    if not raw then return nil end
+    local buy = cjson.decode(raw)
+    if buy.outboxValue then
+      if not buy.outboxWindow then return nil end
+      return {buy.outboxWindow, buy.outboxValue, buy.outboxLastAt, buy.correlationNumber}
+    end
+    local prefix = apiKey .. '|'
+    local oldest, others = nil, 0
+    for _, field in ipairs(redis.call('HKEYS', windows)) do
+      if string.sub(field, 1, #prefix) == prefix then
+        local start = tonumber(string.sub(field, #prefix + 1))
+        others = others + 1
+        if start < closedBefore and (not oldest or start < oldest) then oldest = start end
+      end
+    end
+    if not oldest then return nil end
+    local field = prefix .. string.format('%d', oldest)
+    local sum, lastAt = string.match(redis.call('HGET', windows, field), '^(%S+) (%S+)$')
+    redis.call('HDEL', windows, field)
+    -- The last window takes what is left exactly: the two sums may differ in their last bits.
+    local left = '0'
+    if others > 1 then left = exact(tonumber(redis.call('HGET', pending, apiKey)) - tonumber(sum)) end
+    redis.call('HSET', pending, apiKey, left)
+    buy.outboxWindow, buy.outboxValue, buy.outboxLastAt = string.format('%d', oldest), sum, lastAt
+    redis.call('HSET', buys, apiKey, cjson.encode(buy))
+    return {buy.outboxWindow, sum, lastAt, buy.correlationNumber}`,
+  ),
+
   // ARGV[2]: apiKey, ARGV[3]: the correlation number the usage API took.
   completeRecord: script(
     ['buys', 'pending', 'identities', 'clients', 'ended-clients'],
@@ -38,6 +73,7 @@ export const reportingScripts = {
     if not buy.outboxValue or buy.correlationNumber ~= tonumber(ARGV[3]) then return 'OK' end
     buy.lastRecordDate = buy.outboxDate
     buy.outboxValue, buy.outboxDate, buy.reportStatus = nil, nil, nil
+    buy.outboxWindow, buy.outboxLastAt = nil, nil
     buy.correlationNumber = buy.correlationNumber + 1
     local sessionOpen = buy.session and buy.session.open
     if buy.revoked and tonumber(redis.call('HGET', pending, apiKey)) == 0 and not sessionOpen then

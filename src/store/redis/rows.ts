@@ -20,6 +20,9 @@ export interface BuyEntry extends Omit<Buy, 'apiKey' | 'access' | 'terms'> {
   /** The amount of the record waiting for the marketplace, exact (%.17g). */
   outboxValue?: string;
   outboxDate?: string;
+  /** A window's record (tmf4 mode): its window start and last usage, epoch ms as text. */
+  outboxWindow?: string;
+  outboxLastAt?: string;
   lastRecordDate?: string;
   /** JSON of a ReportStatus. */
   reportStatus?: string;
@@ -68,7 +71,10 @@ export const toReportable = (
       : {
           correlationNumber: b.correlationNumber,
           value: Number(b.outboxValue),
-          date: b.outboxDate ?? '',
+          date:
+            b.outboxLastAt === undefined
+              ? (b.outboxDate ?? '')
+              : new Date(Number(b.outboxLastAt)).toISOString(),
         },
   revoked: b.revoked,
   reportStatus: b.reportStatus === undefined ? undefined : JSON.parse(b.reportStatus),

@@ -185,18 +185,32 @@ export const scripts = {
   // ARGV[2], ARGV[3]: writer ('' for none) and batch number; ARGV[4..]: apiKey, amount, ...
   // Each writer's last applied batch number is kept, so a batch resent after a lost reply is
   // recognised and not added twice.
+  // ARGV: writer, batch number, window start and commit time ('' outside tmf4), then pairs.
   addUsage: script(
-    ['pending', 'usage-writers'],
-    `local writer, seq = ARGV[2], tonumber(ARGV[3])
+    ['pending', 'usage-writers', 'buys', 'windows'],
+    `local writer, seq, windowStart, at = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
     if writer ~= '' then
       local last = tonumber(redis.call('HGET', usageWriters, writer) or '0')
       if seq <= last then return 'OK' end
       redis.call('HSET', usageWriters, writer, seq)
     end
-    for i = 4, #ARGV, 2 do
-      local amount = redis.call('HGET', pending, ARGV[i])
+    for i = 6, #ARGV, 2 do
+      local apiKey, increment = ARGV[i], tonumber(ARGV[i + 1])
+      local amount = redis.call('HGET', pending, apiKey)
       if amount then
-        redis.call('HSET', pending, ARGV[i], exact(tonumber(amount) + tonumber(ARGV[i + 1])))
+        redis.call('HSET', pending, apiKey, exact(tonumber(amount) + increment))
+        if windowStart ~= '' and cjson.decode(redis.call('HGET', buys, apiKey)).terms then
+          -- "<amount> <last commit time>" per buy and window
+          local field = apiKey .. '|' .. windowStart
+          local held = redis.call('HGET', windows, field)
+          local sum, lastAt = increment, tonumber(at)
+          if held then
+            local heldSum, heldAt = string.match(held, '^(%S+) (%S+)$')
+            sum = tonumber(heldSum) + increment
+            lastAt = math.max(tonumber(heldAt), lastAt)
+          end
+          redis.call('HSET', windows, field, exact(sum) .. ' ' .. string.format('%d', lastAt))
+        end
       end
     end
     return 'OK'`,

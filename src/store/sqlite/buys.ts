@@ -49,6 +49,13 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
     deleteBuy: db.prepare('DELETE FROM buys WHERE api_key = ?'),
     deleteBuySubscriptions: db.prepare('DELETE FROM subscriptions WHERE api_key = ?'),
     addUsage: db.prepare('UPDATE buys SET pending = pending + ? WHERE api_key = ?'),
+    addWindowUsage: db.prepare(
+      `INSERT INTO usage_windows (api_key, window_start, amount, last_at)
+       SELECT @apiKey, @start, @amount, @at
+       WHERE EXISTS (SELECT 1 FROM buys WHERE api_key = @apiKey AND terms IS NOT NULL)
+       ON CONFLICT (api_key, window_start)
+       DO UPDATE SET amount = amount + excluded.amount, last_at = max(last_at, excluded.last_at)`,
+    ),
     lastBatch: db.prepareValue('SELECT last_batch FROM usage_writers WHERE writer = ?'),
     setLastBatch: db.prepare(
       'INSERT INTO usage_writers (writer, last_batch) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch',
@@ -66,6 +73,11 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
         sql.setLastBatch.run(batch.writer, batch.seq);
       }
       for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
+      const window = batch?.window;
+      if (!window) return;
+      for (const { apiKey, amount } of increments) {
+        sql.addWindowUsage.run({ apiKey, amount, start: window.start, at: window.at });
+      }
     },
   );
 

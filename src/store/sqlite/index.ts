@@ -13,6 +13,7 @@ import { routingChanges } from './routing-version.ts';
 import { migrate } from './schema.ts';
 import { sqliteSettings } from './settings.ts';
 import { sqliteSubscriptions } from './subscriptions.ts';
+import { sqliteWindows } from './windows.ts';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:`. */
@@ -96,6 +97,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteSubscriptions(db),
     ...sqliteAdapter(db),
     ...sqliteSettings(db),
+    ...sqliteWindows(db),
     isAvailable: () => db.open,
     probe: async () => probe.check(),
     watchChanges: async (onChange) => {

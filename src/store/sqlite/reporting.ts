@@ -21,7 +21,8 @@ export function sqliteReporting(db: SqliteDatabase): ReportingStore {
       'UPDATE buys SET outbox_value = ?, outbox_date = ?, pending = pending - ? WHERE api_key = ?',
     ),
     completeRecord: db.prepare(
-      `UPDATE buys SET outbox_value = NULL, outbox_date = NULL, last_record_date = outbox_date,
+      `UPDATE buys SET outbox_value = NULL, outbox_date = NULL, outbox_window = NULL,
+       last_record_date = outbox_date,
        correlation_number = correlation_number + 1, report_status = NULL
        WHERE api_key = ? AND outbox_value IS NOT NULL AND correlation_number = ?`,
     ),
@@ -53,7 +54,8 @@ export function sqliteReporting(db: SqliteDatabase): ReportingStore {
 
   const prepareRecord = db.transaction((apiKey: string, now: Date) => {
     const row = sql.usageRow.get(apiKey);
-    if (!row) return undefined;
+    // A purchase of the TMF v4 marketplace is reported by windows (prepareWindowRecord).
+    if (!row || row.terms !== null) return undefined;
     if (row.outbox_value === null) {
       if (row.pending <= 0) return undefined;
       // Dates of one buy's records never go back, even if this host's clock does.

@@ -135,6 +135,15 @@ export const migrations: readonly string[] = [
   CREATE INDEX service_catalog_by_service ON service_catalog(public_path);
   -- JSON of the buy's MarketplaceTerms (NULL: a purchase of the admin API).
   ALTER TABLE buys ADD COLUMN terms TEXT;
+  -- Usage of such a buy per window (also counted in its pending), until taken into its outbox.
+  CREATE TABLE usage_windows (
+    api_key TEXT NOT NULL REFERENCES buys(api_key) ON DELETE CASCADE,
+    window_start INTEGER NOT NULL,
+    amount REAL NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (api_key, window_start)
+  );
+  ALTER TABLE buys ADD COLUMN outbox_window INTEGER;
   `,
 ];
 

@@ -7,6 +7,66 @@ export function reportingContract({ store, reopen }: ContractContext): void {
   describe('usage records', () => {
     const t0 = new Date('2026-11-24T10:00:00.000Z');
 
+    test('a marketplace buy keeps usage per window; each closed window is one record, dated at its last usage', async () => {
+      const HOUR = 3_600_000;
+      const terms = { customerKeys: ['acme'], customerType: 'Organization', unitName: 'api call' };
+      await store.addService(weather);
+      await store.addBuy(buy('k1', { terms }));
+      await store.addBuy(buy('k2'));
+      const batch = (seq: number, start: number, at: number) => ({
+        writer: 'w',
+        seq,
+        window: { start, at },
+      });
+      await store.addUsage(
+        [
+          { apiKey: 'k1', amount: 2 },
+          { apiKey: 'k2', amount: 5 },
+        ],
+        batch(1, 0, 1000),
+      );
+      await store.addUsage([{ apiKey: 'k1', amount: 3 }], batch(2, 0, 1500));
+      await store.addUsage([{ apiKey: 'k1', amount: 0.1 }], batch(3, HOUR, HOUR + 500));
+      // A batch seen again (a retried commit) counts once, in its window too.
+      await store.addUsage([{ apiKey: 'k1', amount: 0.1 }], batch(3, HOUR, HOUR + 500));
+      assert.equal(await store.prepareWindowRecord('k2', Number.POSITIVE_INFINITY), undefined);
+      assert.equal(await store.prepareWindowRecord('k1', 0), undefined);
+      assert.equal(await store.prepareRecord('k1', t0), undefined, 'not a record of the admin API');
+      const first = { apiKey: 'k1', window: 0, value: 5, date: new Date(1500).toISOString() };
+      assert.deepEqual(await store.prepareWindowRecord('k1', HOUR), {
+        ...first,
+        correlationNumber: 0,
+      });
+      assert.deepEqual(await store.prepareWindowRecord('k1', HOUR), {
+        ...first,
+        correlationNumber: 0,
+      });
+      const other = await reopen();
+      try {
+        assert.deepEqual(await other.prepareWindowRecord('k1', 2 * HOUR), {
+          ...first,
+          correlationNumber: 0,
+        });
+      } finally {
+        await other.close();
+      }
+      assert.ok(Math.abs(((await store.getUsage('k1'))?.pending ?? 0) - 0.1) < 1e-9);
+      await store.completeRecord('k1', 0);
+      assert.deepEqual(await store.prepareWindowRecord('k1', Number.POSITIVE_INFINITY), {
+        apiKey: 'k1',
+        window: HOUR,
+        value: 0.1,
+        date: new Date(HOUR + 500).toISOString(),
+        correlationNumber: 1,
+      });
+      // The last window takes what is left exactly.
+      assert.equal((await store.getUsage('k1'))?.pending, 0);
+      await store.completeRecord('k1', 1);
+      assert.equal(await store.prepareWindowRecord('k1', Number.POSITIVE_INFINITY), undefined);
+      // A buy of the admin API is reported as before.
+      assert.equal((await store.prepareRecord('k2', t0))?.outbox.value, 5);
+    });
+
     test('a record takes all pending usage out in one step and is kept until completed', async () => {
       await store.addService(weather);
       await store.addBuy(buy('k1'));

@@ -1,13 +1,13 @@
 /**
- * Validates bodies against the marketplace's own OpenAPI (Swagger 2.0) files in
- * ../shared/reference/tmf-v4/, with a real JSON Schema validator: what the proxy sends must be
+ * Validates bodies against the marketplace's own OpenAPI (Swagger 2.0) files (copies in
+ * ./openapi/, see its README), with a real JSON Schema validator: what the proxy sends must be
  * what a tmforum-api server would take.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
-const SPECS = new URL('../../../../shared/reference/tmf-v4/', import.meta.url);
+const SPECS = new URL('./openapi/', import.meta.url);
 
 export type TmfModule =
   | 'usage-management'
