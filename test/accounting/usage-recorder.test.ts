@@ -68,15 +68,19 @@ test('with usage windows (tmf4), a batch names the window of its commit and keep
   const store = await storeWithBuys(['w']);
   const batches: (UsageBatch | undefined)[] = [];
   let failures = 1;
+  const clock = testClock(7_200_000 + 3_599_999);
   const observed: Store = {
     ...store,
     addUsage: (increments, batch) => {
       batches.push(batch);
-      if (failures-- > 0) return Promise.reject(new Error('store down'));
+      // The first attempt fails as the hour turns: the retry comes in the next window.
+      if (failures-- > 0) {
+        clock.advance(10);
+        return Promise.reject(new Error('store down'));
+      }
       return store.addUsage(increments, batch);
     },
   };
-  const clock = testClock(7_200_000 + 3_599_999);
   const recorder = createUsageRecorder({
     store: observed,
     log: pino({ level: 'silent' }),
@@ -85,8 +89,6 @@ test('with usage windows (tmf4), a batch names the window of its commit and keep
     retryDelayMs: 1,
   });
   const committed = recorder.record('w', 1);
-  // The retry comes after the hour changed: the batch stays in the window it was made in.
-  clock.advance(10);
   // The recorder's retry timer is unreferenced (it never keeps a proxy up): this one waits for it.
   const keepAlive = setInterval(() => {}, 1000);
   await committed;
