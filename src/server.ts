@@ -162,7 +162,6 @@ export async function startProxy(
       ? await startMarketplace({
           ...{ config, store, units: [...modules.keys()], clock, log },
           refreshRouting: () => routing.refresh(),
-          afterEnd: () => void usageScheduler?.runWithinSchedule(),
         }).catch(async (error: unknown) => {
           await Promise.all([orion?.close(), routing.stop()]);
           await store.close();

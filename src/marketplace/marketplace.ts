@@ -8,16 +8,21 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { Buy, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import { createEventListener, type EventListener, TMF_LISTENER_PREFIX } from './event-listener.ts';
 import { createProductResolver } from './product-resolver.ts';
 import { createProductSync, type ProductSync } from './product-sync.ts';
 import { tmfAuth } from './tmf-auth.ts';
 import { createTmfClient } from './tmf-client.ts';
+import { createTmfUsageReporter } from './usage-reporter.ts';
+import { startTmfUsageSchedule, type TmfUsageSchedule } from './usage-schedule.ts';
+import { createUsageSender } from './usage-sender.ts';
 
 export interface Marketplace {
   listener: EventListener;
   sync: ProductSync;
+  /** The TMF635 v4 usage records of the purchases. */
+  usage: TmfUsageSchedule;
   /** Runs a reconcile now (and renews the subscription); resolves when it is done. */
   reconcileNow(): Promise<void>;
   close(): Promise<void>;
@@ -33,14 +38,31 @@ export async function startMarketplace(options: {
   clock: Clock;
   log: Logger;
   refreshRouting(): Promise<void>;
-  afterEnd(buy: Buy): void;
 }): Promise<Marketplace> {
   const { config, store, clock } = options;
   const tmf = config.tmf;
   const log = options.log.child({ marketplace: 'tmf4' });
-  const client = createTmfClient(tmf, {
-    timeoutMs: TIMEOUT_MS,
-    auth: tmfAuth(tmf, { timeoutMs: TIMEOUT_MS, now: () => clock.now() }),
+  const auth = tmfAuth(tmf, { timeoutMs: TIMEOUT_MS, now: () => clock.now() });
+  const client = createTmfClient(tmf, { timeoutMs: TIMEOUT_MS, auth });
+  const usage = startTmfUsageSchedule({
+    reporter: createTmfUsageReporter({
+      store,
+      sender: createUsageSender({
+        usageUrl: tmf.usage_url,
+        put: tmf.usage_put,
+        timeoutMs: config.usageAPI.timeout,
+        auth,
+      }),
+      seller: tmf.seller,
+      windowMs: tmf.usage_window,
+      clock,
+      log,
+    }),
+    windowMs: tmf.usage_window,
+    retryInitialMs: config.usageAPI.retry_initial,
+    retryMaxMs: config.usageAPI.retry_max,
+    clock,
+    log,
   });
   const sync = createProductSync({
     store,
@@ -55,7 +77,8 @@ export async function startMarketplace(options: {
     clock,
     log,
     onChanged: options.refreshRouting,
-    afterEnd: options.afterEnd,
+    // An ended purchase's open window goes out now.
+    afterEnd: () => usage.runSoon(),
   });
   const secret = await store.claimSetting(SECRET_SETTING, randomBytes(32).toString('base64url'));
   const callback =
@@ -110,12 +133,14 @@ export async function startMarketplace(options: {
       },
     }),
     sync,
+    usage,
     reconcileNow: runRound,
     async close() {
       closed = true;
       clearTimeout(timer);
       await running;
       await Promise.all([...inFlight]);
+      await usage.stop();
     },
   };
 }
