@@ -17,6 +17,7 @@ export interface TmfUsageSchedule {
 
 // A commit still in flight when a window closes lands in it within this time.
 const AFTER_CLOSE_MS = 1000;
+const LOCK_RETRY_MS = 250;
 
 export function startTmfUsageSchedule(options: {
   reporter: TmfUsageReporter;
@@ -50,8 +51,8 @@ export function startTmfUsageSchedule(options: {
       result = { records: 0, failures: [(error as Error).message], skipped: false };
     }
     if (result.skipped) {
-      // Another process's cycle (or the admin API's) held the lock: this one comes again soon.
-      schedule(Math.min(options.retryInitialMs, untilNextClose()));
+      // Another cycle (another process's, or the admin API's) holds the lock for a moment.
+      schedule(Math.min(LOCK_RETRY_MS, untilNextClose()));
     } else if (result.failures.length > 0) {
       log.warn(
         { failures: result.failures, retryInMs: retryMs },
