@@ -160,7 +160,7 @@ export async function startProxy(
   const marketplace =
     config.marketplace.mode === 'tmf4'
       ? await startMarketplace({
-          ...{ config, store, units: [...modules.keys()], clock, log },
+          ...{ config, store, units: [...modules.keys()], clock, log, metrics },
           refreshRouting: () => routing.refresh(),
         }).catch(async (error: unknown) => {
           await Promise.all([orion?.close(), routing.stop()]);

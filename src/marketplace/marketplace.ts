@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { Store } from '../store/store.ts';
 import { createEventListener, type EventListener, TMF_LISTENER_PREFIX } from './event-listener.ts';
 import { createProductResolver } from './product-resolver.ts';
@@ -38,6 +39,8 @@ export async function startMarketplace(options: {
   clock: Clock;
   log: Logger;
   refreshRouting(): Promise<void>;
+  /** The report cycles go into the same metrics as the admin API's. */
+  metrics?: Pick<Metrics, 'reportCycle'> | undefined;
 }): Promise<Marketplace> {
   const { config, store, clock } = options;
   const tmf = config.tmf;
@@ -63,6 +66,12 @@ export async function startMarketplace(options: {
     retryMaxMs: config.usageAPI.retry_max,
     clock,
     log,
+    onResult: ({ skipped, failures, records }, endedAt) =>
+      options.metrics?.reportCycle(
+        skipped ? 'skipped' : failures.length > 0 ? 'failed' : 'sent',
+        records,
+        endedAt,
+      ),
   });
   const sync = createProductSync({
     store,

@@ -14,8 +14,8 @@ import { type MarketplaceBuy, usageRecordV4 } from './usage-record-v4.ts';
 import type { UsageSender } from './usage-sender.ts';
 
 export interface TmfCycleResult {
-  /** Records the marketplace took in this cycle. */
-  records: number;
+  /** Records of this cycle: taken by the marketplace, refused by it, or with no answer. */
+  records: { accepted: number; rejected: number; failed: number };
   failures: string[];
   /** Another process ran the cycle. */
   skipped: boolean;
@@ -78,7 +78,7 @@ export function createTmfUsageReporter(options: {
       }
       if (outcome.outcome === 'done') {
         await store.completeRecord(buy.apiKey, prepared.correlationNumber);
-        result.records++;
+        result.records.accepted++;
         log.info(
           {
             productId: buy.productId,
@@ -92,7 +92,9 @@ export function createTmfUsageReporter(options: {
         uncertain = false;
         continue;
       }
-      await status(outcome.outcome === 'refused' ? 'rejected' : 'unknown', outcome.message);
+      const refused = outcome.outcome === 'refused';
+      await status(refused ? 'rejected' : 'unknown', outcome.message);
+      result.records[refused ? 'rejected' : 'failed']++;
       result.failures.push(`${buy.productId}: ${outcome.message}`);
       return;
     }
@@ -100,7 +102,8 @@ export function createTmfUsageReporter(options: {
 
   return {
     async run() {
-      const result: TmfCycleResult = { records: 0, failures: [], skipped: false };
+      const records = { accepted: 0, rejected: 0, failed: 0 };
+      const result: TmfCycleResult = { records, failures: [], skipped: false };
       if (!(await lock.take())) return { ...result, skipped: true };
       try {
         const buys = (await store.listUsage()).filter(

@@ -26,6 +26,8 @@ export function startTmfUsageSchedule(options: {
   retryMaxMs: number;
   clock: Clock;
   log: Logger;
+  /** Every run's result, when it ends (metrics). */
+  onResult?(result: TmfCycleResult, endedAt: Date): void;
 }): TmfUsageSchedule {
   const { clock, log } = options;
   let chain: Promise<unknown> = Promise.resolve();
@@ -48,8 +50,10 @@ export function startTmfUsageSchedule(options: {
     try {
       result = await options.reporter.run();
     } catch (error) {
-      result = { records: 0, failures: [(error as Error).message], skipped: false };
+      const records = { accepted: 0, rejected: 0, failed: 0 };
+      result = { records, failures: [(error as Error).message], skipped: false };
     }
+    options.onResult?.(result, new Date(clock.now()));
     if (result.skipped) {
       // Another cycle (another process's, or the admin API's) holds the lock for a moment.
       schedule(Math.min(LOCK_RETRY_MS, untilNextClose()));

@@ -74,6 +74,7 @@ for (const backend of backends) {
     describe(`tmf4 usage records on ${backend.name} (${put ? 'PUT with id' : 'POST'})`, () => {
       let tmf: FakeTmf;
       let f: ProxyFixture;
+      let opsPort = 0;
       const productId = `urn:ngsi-ld:product:${put ? 'put' : 'post'}-${backend.name}`;
       const carol = { 'x-auth-token': 'carol-token' };
       const calls = async (count: number) => {
@@ -91,8 +92,10 @@ for (const backend of backends) {
         tmf = await new FakeTmf({ usagePut: put }).start();
         seed(tmf, productId);
         const port = await freePort();
+        opsPort = await freePort();
         f = await startProxyFixture(backend.database(), {
           ACCOUNTING_PROXY_PORT: String(port),
+          ACCOUNTING_PROXY_OPS_PORT: String(opsPort),
           ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
           ACCOUNTING_PROXY_TMF_URL: tmf.url,
           ACCOUNTING_PROXY_TMF_SELLER: SELLER,
@@ -151,6 +154,10 @@ for (const backend of backends) {
         // Nothing more for that window, and no window without usage is sent.
         await f.proxy.marketplace?.usage.runNow();
         assert.equal(records().length, 1);
+        // Counted where the admin API's records are counted.
+        const metrics = (await request(`http://127.0.0.1:${opsPort}/metrics`)).body.toString();
+        assert.match(metrics, /^accounting_proxy_usage_records_total\{result="accepted"\} 1$/m);
+        assert.match(metrics, /^accounting_proxy_report_cycles_total\{result="sent"\} [1-9]/m);
       });
 
       test('an answer lost after the marketplace stored the record: sent once all the same', async () => {
