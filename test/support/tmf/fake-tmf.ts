@@ -73,6 +73,10 @@ export class FakeTmf {
   readonly requests: string[] = [];
   /** Answer the next usage create, then cut the connection before the answer (a lost answer). */
   loseNextUsageAnswer = false;
+  /** Store the next usage create and never answer it (the sender dies waiting, say). */
+  stallNextUsageAnswer = false;
+  /** Usage creates stored and left without an answer. */
+  readonly stalled: ServerResponse[] = [];
   /** Every GET of the inventory answers 503 while set. */
   inventoryDown = false;
   #server: TestServer | undefined;
@@ -107,6 +111,7 @@ export class FakeTmf {
 
   async stop(): Promise<void> {
     this.#events.stop();
+    for (const res of this.stalled) res.destroy();
     await this.#server?.close();
   }
 
@@ -284,6 +289,11 @@ export class FakeTmf {
     if (this.loseNextUsageAnswer) {
       this.loseNextUsageAnswer = false;
       res.destroy();
+      return;
+    }
+    if (this.stallNextUsageAnswer) {
+      this.stallNextUsageAnswer = false;
+      this.stalled.push(res);
       return;
     }
     send(res, 201, created);
