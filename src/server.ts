@@ -221,6 +221,7 @@ export async function startProxy(
         timeoutMs: config.usageAPI.timeout,
       }),
       usageApiUrl: config.usageAPI.url,
+      leftoversOnly: config.marketplace.mode === 'tmf4',
       clock,
       log,
     }),

@@ -10,14 +10,13 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Store } from '../store/store.ts';
+import { configuredTmfReporter } from './configured-reporter.ts';
 import { createEventListener, type EventListener, TMF_LISTENER_PREFIX } from './event-listener.ts';
 import { createProductResolver } from './product-resolver.ts';
 import { createProductSync, type ProductSync } from './product-sync.ts';
 import { tmfAuth } from './tmf-auth.ts';
 import { createTmfClient } from './tmf-client.ts';
-import { createTmfUsageReporter } from './usage-reporter.ts';
 import { startTmfUsageSchedule, type TmfUsageSchedule } from './usage-schedule.ts';
-import { createUsageSender } from './usage-sender.ts';
 
 export interface Marketplace {
   listener: EventListener;
@@ -48,19 +47,7 @@ export async function startMarketplace(options: {
   const auth = tmfAuth(tmf, { timeoutMs: TIMEOUT_MS, now: () => clock.now() });
   const client = createTmfClient(tmf, { timeoutMs: TIMEOUT_MS, auth });
   const usage = startTmfUsageSchedule({
-    reporter: createTmfUsageReporter({
-      store,
-      sender: createUsageSender({
-        usageUrl: tmf.usage_url,
-        put: tmf.usage_put,
-        timeoutMs: config.usageAPI.timeout,
-        auth,
-      }),
-      seller: tmf.seller,
-      windowMs: tmf.usage_window,
-      clock,
-      log,
-    }),
+    reporter: configuredTmfReporter({ config, store, auth, clock, log }),
     windowMs: tmf.usage_window,
     retryInitialMs: config.usageAPI.retry_initial,
     retryMaxMs: config.usageAPI.retry_max,

@@ -72,6 +72,11 @@ export interface ReportCycleOptions {
   lockTtlMs?: number;
   /** At most this many records per buy and cycle: a backlog drains over several cycles. */
   recordsPerBuy?: number;
+  /**
+   * tmf4 mode: purchases come from the TMF v4 marketplace and are reported by src/marketplace/;
+   * this cycle then only sends what buys of the admin API have left, and says nothing without.
+   */
+  leftoversOnly?: boolean;
 }
 
 export interface CycleRun {
@@ -225,6 +230,10 @@ export function createReportCycle(options: ReportCycleOptions): ReportCycle {
   }
 
   async function cycle(scheduledAt: Date | undefined, result: CycleResult): Promise<void> {
+    if (options.leftoversOnly) {
+      const due = (await store.listUsage()).some((b) => !b.terms && (b.pending > 0 || b.outbox));
+      if (!due) return;
+    }
     const keys = await openKeySession(store, now);
     if (!keys) {
       if (!toldNoKey)

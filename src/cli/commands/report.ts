@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { loadAccountingModules } from '../../accounting/load-modules.ts';
+import { systemClock } from '../../clock.ts';
 import { proxyError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
+import { configuredTmfReporter } from '../../marketplace/configured-reporter.ts';
+import { tmfAuth } from '../../marketplace/tmf-auth.ts';
 import { createReportCycle } from '../../usage/report-cycle.ts';
 import { createUsageApi } from '../../usage/usage-api.ts';
 import { type CliIo, withStore } from '../context.ts';
@@ -17,6 +20,20 @@ export function registerReport(program: Command, io: CliIo): void {
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { json?: boolean }) => {
       await withStore(io, async ({ config, store, print }) => {
+        if (config.marketplace.mode === 'tmf4') {
+          // The TMF v4 marketplace's purchases: their closed windows (src/marketplace/).
+          const auth = tmfAuth(config.tmf, { timeoutMs: 10_000, now: systemClock.now });
+          const log = createLogger('silent');
+          const reporter = configuredTmfReporter({ config, store, auth, clock: systemClock, log });
+          const result = await reporter.run();
+          if (options.json) print(JSON.stringify(result, null, 2));
+          else print(`${result.records.accepted} usage record(s) sent.`);
+          if (result.skipped) throw proxyError('REPORT_LOCKED');
+          if (result.failures.length > 0) {
+            throw proxyError('REPORT_INCOMPLETE', result.failures.length, result.failures[0] ?? '');
+          }
+          return;
+        }
         const cycle = createReportCycle({
           store,
           modules: await loadAccountingModules(config.modules.accounting),
