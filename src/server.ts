@@ -17,6 +17,7 @@ import type { AdapterListener } from './adapter/adapter-listener.ts';
 import { createIdmClient, type IdmClient } from './auth/idm-client.ts';
 import { createTokenValidator } from './auth/token-validator.ts';
 import { type Clock, systemClock } from './clock.ts';
+import { usageWindowMs } from './config/tmf.ts';
 import type { Logger } from './log.ts';
 import { type Marketplace, startMarketplace } from './marketplace/marketplace.ts';
 import { type AccessLog, stdoutAccessLog } from './ops/access-log.ts';
@@ -88,9 +89,6 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-const windowOf = (config: Config) =>
-  config.marketplace.mode === 'tmf4' ? config.tmf.usage_window : undefined;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** Parts a caller (a test) provides instead of the ones the configuration describes. */
@@ -137,7 +135,7 @@ export async function startProxy(
     worker: overrides.worker ?? false,
   });
   const { metrics } = ops;
-  recorder = createUsageRecorder({ store, log, metrics, clock, windowMs: windowOf(config) });
+  recorder = createUsageRecorder({ store, log, metrics, clock, windowMs: usageWindowMs(config) });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
   const tokens = createTokenValidator({
     idm:

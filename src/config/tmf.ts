@@ -221,3 +221,9 @@ export function validateTmf(mode: MarketplaceMode, tmf: TmfConfig): void {
     );
   }
 }
+
+/** The length of a usage window in force: in tmf4 mode only (the admin API's buys have none). */
+export const usageWindowMs = (config: {
+  marketplace: { mode: MarketplaceMode };
+  tmf: TmfConfig;
+}) => (config.marketplace.mode === 'tmf4' ? config.tmf.usage_window : undefined);
