@@ -89,7 +89,11 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     // Fixed with the batch: a retry later counts it in the window it was first committed in.
     const at = clock.now();
     const usageBatch = options.windowMs
-      ? { writer, seq, window: { start: at - (at % options.windowMs), at } }
+      ? {
+          writer,
+          seq,
+          window: { start: at - (at % options.windowMs), at, length: options.windowMs },
+        }
       : { writer, seq };
     while (!closed) {
       try {

@@ -36,6 +36,12 @@ export interface UsageWindow {
   start: number;
   /** Epoch ms of the commit: the window's last usage so far. */
   at: number;
+  /**
+   * The windows' length. A batch whose window was already taken into a record (a commit retried
+   * past the window's report) counts in the window after the last one taken, never in a record
+   * already sent.
+   */
+  length: number;
 }
 
 /** A window's usage record, taken into the buy's outbox. */

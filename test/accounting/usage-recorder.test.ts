@@ -95,7 +95,11 @@ test('with usage windows (tmf4), a batch names the window of its commit and keep
   clearInterval(keepAlive);
   assert.equal(batches.length, 2);
   for (const batch of batches) {
-    assert.deepEqual(batch?.window, { start: 7_200_000, at: 7_200_000 + 3_599_999 });
+    assert.deepEqual(batch?.window, {
+      start: 7_200_000,
+      at: 7_200_000 + 3_599_999,
+      length: 3_600_000,
+    });
   }
   await store.close();
 });

@@ -56,7 +56,7 @@ test('report sends each closed window of a TMF v4 purchase once, and says how ma
       await store.addUsage([{ apiKey: 'k', amount: seq + 1 }], {
         writer: 'w',
         seq: seq + 1,
-        window: { start: windowStart, at: windowStart + 1000 },
+        window: { start: windowStart, at: windowStart + 1000, length: 60_000 },
       });
     }
   } finally {

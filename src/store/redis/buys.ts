@@ -53,6 +53,7 @@ export function redisBuys({ redis, keys, run, change, durableChange }: RedisCont
         batch?.seq ?? 0,
         window ? String(window.start) : '',
         window ? String(window.at) : '',
+        window ? String(window.length) : '',
       ];
       for (const { apiKey, amount } of increments) {
         assertValidAmount(amount);

@@ -58,6 +58,9 @@ export const reportingScripts = {
     if others > 1 then left = exact(tonumber(redis.call('HGET', pending, apiKey)) - tonumber(sum)) end
     redis.call('HSET', pending, apiKey, left)
     buy.outboxWindow, buy.outboxValue, buy.outboxLastAt = string.format('%d', oldest), sum, lastAt
+    if not buy.lastWindow or tonumber(buy.lastWindow) < oldest then
+      buy.lastWindow = string.format('%d', oldest)
+    end
     redis.call('HSET', buys, apiKey, cjson.encode(buy))
     return {buy.outboxWindow, sum, lastAt, buy.correlationNumber}`,
   ),

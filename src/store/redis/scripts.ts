@@ -185,25 +185,32 @@ export const scripts = {
   // ARGV[2], ARGV[3]: writer ('' for none) and batch number; ARGV[4..]: apiKey, amount, ...
   // Each writer's last applied batch number is kept, so a batch resent after a lost reply is
   // recognised and not added twice.
-  // ARGV: writer, batch number, window start and commit time ('' outside tmf4), then pairs.
+  // ARGV: writer, batch number, window start, commit time and length ('' outside tmf4), pairs.
   addUsage: script(
     ['pending', 'usage-writers', 'buys', 'windows'],
-    `local writer, seq, windowStart, at = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+    `local writer, seq, windowStart, at, length = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
     if writer ~= '' then
       local last = tonumber(redis.call('HGET', usageWriters, writer) or '0')
       if seq <= last then return 'OK' end
       redis.call('HSET', usageWriters, writer, seq)
     end
-    for i = 6, #ARGV, 2 do
+    for i = 7, #ARGV, 2 do
       local apiKey, increment = ARGV[i], tonumber(ARGV[i + 1])
       local amount = redis.call('HGET', pending, apiKey)
       if amount then
         redis.call('HSET', pending, apiKey, exact(tonumber(amount) + increment))
-        if windowStart ~= '' and cjson.decode(redis.call('HGET', buys, apiKey)).terms then
+        local buy = windowStart ~= '' and cjson.decode(redis.call('HGET', buys, apiKey))
+        if buy and buy.terms then
+          local start, lastAt = tonumber(windowStart), tonumber(at)
+          -- A window already taken into a record: the usage goes to the one after the last taken.
+          if buy.lastWindow and start <= tonumber(buy.lastWindow) then
+            start = tonumber(buy.lastWindow) + tonumber(length)
+            lastAt = math.max(lastAt, start)
+          end
           -- "<amount> <last commit time>" per buy and window
-          local field = apiKey .. '|' .. windowStart
+          local field = apiKey .. '|' .. string.format('%d', start)
           local held = redis.call('HGET', windows, field)
-          local sum, lastAt = increment, tonumber(at)
+          local sum = increment
           if held then
             local heldSum, heldAt = string.match(held, '^(%S+) (%S+)$')
             sum = tonumber(heldSum) + increment

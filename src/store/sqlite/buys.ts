@@ -51,8 +51,11 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
     addUsage: db.prepare('UPDATE buys SET pending = pending + ? WHERE api_key = ?'),
     addWindowUsage: db.prepare(
       `INSERT INTO usage_windows (api_key, window_start, amount, last_at)
-       SELECT @apiKey, @start, @amount, @at
-       WHERE EXISTS (SELECT 1 FROM buys WHERE api_key = @apiKey AND terms IS NOT NULL)
+       SELECT @apiKey, w.start, @amount, max(@at, w.start) FROM (
+         SELECT CASE WHEN last_window IS NOT NULL AND @start <= last_window
+           THEN last_window + @length ELSE @start END AS start
+         FROM buys WHERE api_key = @apiKey AND terms IS NOT NULL) AS w
+       WHERE true
        ON CONFLICT (api_key, window_start)
        DO UPDATE SET amount = amount + excluded.amount, last_at = max(last_at, excluded.last_at)`,
     ),
@@ -76,7 +79,8 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
       const window = batch?.window;
       if (!window) return;
       for (const { apiKey, amount } of increments) {
-        sql.addWindowUsage.run({ apiKey, amount, start: window.start, at: window.at });
+        const { start, at, length } = window;
+        sql.addWindowUsage.run({ apiKey, amount, start, at, length });
       }
     },
   );

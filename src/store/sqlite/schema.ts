@@ -144,6 +144,8 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (api_key, window_start)
   );
   ALTER TABLE buys ADD COLUMN outbox_window INTEGER;
+  -- The latest window taken into a record: later usage of it or before goes to the next one.
+  ALTER TABLE buys ADD COLUMN last_window INTEGER;
   `,
 ];
 

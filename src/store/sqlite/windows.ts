@@ -27,6 +27,7 @@ export function sqliteWindows(db: SqliteDatabase): WindowStore {
     // The last window takes what is left exactly: the two sums may differ in their last bits.
     fillOutbox: db.prepare(
       `UPDATE buys SET outbox_value = @amount, outbox_date = @date, outbox_window = @start,
+       last_window = max(coalesce(last_window, @start), @start),
        pending = CASE WHEN EXISTS (SELECT 1 FROM usage_windows WHERE api_key = @apiKey
          AND window_start != @start) THEN pending - @amount ELSE 0 END
        WHERE api_key = @apiKey`,

@@ -16,7 +16,7 @@ export function reportingContract({ store, reopen }: ContractContext): void {
       const batch = (seq: number, start: number, at: number) => ({
         writer: 'w',
         seq,
-        window: { start, at },
+        window: { start, at, length: HOUR },
       });
       await store.addUsage(
         [
@@ -63,6 +63,17 @@ export function reportingContract({ store, reopen }: ContractContext): void {
       assert.equal((await store.getUsage('k1'))?.pending, 0);
       await store.completeRecord('k1', 1);
       assert.equal(await store.prepareWindowRecord('k1', Number.POSITIVE_INFINITY), undefined);
+      // A commit of the first window retried after it was reported: it goes to the window after
+      // the last one reported, dated within it, never lost in a record already sent.
+      await store.addUsage([{ apiKey: 'k1', amount: 7 }], batch(4, 0, 1700));
+      assert.deepEqual(await store.prepareWindowRecord('k1', Number.POSITIVE_INFINITY), {
+        apiKey: 'k1',
+        window: 2 * HOUR,
+        value: 7,
+        date: new Date(2 * HOUR).toISOString(),
+        correlationNumber: 2,
+      });
+      await store.completeRecord('k1', 2);
       // A buy of the admin API is reported as before.
       assert.equal((await store.prepareRecord('k2', t0))?.outbox.value, 5);
     });
