@@ -46,6 +46,23 @@ function seedMarketplace(tmf: FakeTmf): void {
   tmf.organizations.set(SELLER, { id: SELLER });
 }
 
+/** A proxy in tmf4 mode against the stand-in, which reaches it back at `port`. */
+const tmf4Env = (tmf: FakeTmf, port: number) => ({
+  ACCOUNTING_PROXY_PORT: String(port),
+  ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
+  ACCOUNTING_PROXY_TMF_URL: tmf.url,
+  ACCOUNTING_PROXY_TMF_SELLER: SELLER,
+  ACCOUNTING_PROXY_TMF_CALLBACK_URL: `http://127.0.0.1:${port}`,
+  ACCOUNTING_PROXY_TMF_UNITS: 'call=api call',
+});
+
+/** Carol acts for ACME: Keyrock names the organization by the id the party's key gives. */
+const addCarol = (f: ProxyFixture) =>
+  f.idm.users.set('carol-token', {
+    ...keyrockUser('carol', APP_ID),
+    organizations: [{ id: 'acme-idm', name: 'ACME', roles: [] }],
+  });
+
 const backends = storeBackends();
 for (const backend of backends) {
   for (const events of [true, false]) {
@@ -67,19 +84,11 @@ for (const backend of backends) {
         seedMarketplace(tmf);
         const port = await freePort();
         f = await startProxyFixture(backend.database(), {
-          ACCOUNTING_PROXY_PORT: String(port),
-          ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
-          ACCOUNTING_PROXY_TMF_URL: tmf.url,
-          ACCOUNTING_PROXY_TMF_SELLER: SELLER,
-          ACCOUNTING_PROXY_TMF_CALLBACK_URL: `http://127.0.0.1:${port}`,
-          ACCOUNTING_PROXY_TMF_UNITS: 'call=api call',
+          ...tmf4Env(tmf, port),
           // Events must do it within a second; without them, one interval of this length.
           ACCOUNTING_PROXY_TMF_RECONCILE: events ? '3600000' : '300',
         });
-        f.idm.users.set('carol-token', {
-          ...keyrockUser('carol', APP_ID),
-          organizations: [{ id: 'acme-idm', name: 'ACME', roles: [] }],
-        });
+        addCarol(f);
         f.idm.users.set('dave-token', keyrockUser('dave', APP_ID));
         await f.store.setServiceCatalog('/svc', { offerings: [OFFERING], productSpecs: [] });
         await f.proxy.routing.refresh();
@@ -169,21 +178,13 @@ describe('tmf4 event listener, authentication and a marketplace down at start', 
     });
     const port = await freePort();
     f = await startProxyFixture(backends[0]?.database() ?? assert.fail('no SQLite'), {
-      ACCOUNTING_PROXY_PORT: String(port),
-      ACCOUNTING_PROXY_MARKETPLACE: 'tmf4',
-      ACCOUNTING_PROXY_TMF_URL: tmf.url,
-      ACCOUNTING_PROXY_TMF_SELLER: SELLER,
-      ACCOUNTING_PROXY_TMF_CALLBACK_URL: `http://127.0.0.1:${port}`,
-      ACCOUNTING_PROXY_TMF_UNITS: 'call=api call',
+      ...tmf4Env(tmf, port),
       ACCOUNTING_PROXY_TMF_RECONCILE: '3600000',
       ACCOUNTING_PROXY_TMF_TOKEN_URL: `${tokenServer.url}/token`,
       ACCOUNTING_PROXY_TMF_CLIENT_ID: 'proxy',
       ACCOUNTING_PROXY_TMF_CLIENT_SECRET: 'client-secret',
     });
-    f.idm.users.set('carol-token', {
-      ...keyrockUser('carol', APP_ID),
-      organizations: [{ id: 'acme-idm', name: 'ACME', roles: [] }],
-    });
+    addCarol(f);
     await f.store.setServiceCatalog('/svc', { offerings: [OFFERING], productSpecs: [] });
   });
   after(async () => {
