@@ -3,7 +3,6 @@
  * support), hands them to createProxyApp, listens, starts reporting, and stops it all in reverse
  * order.
  */
-
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -237,7 +236,9 @@ export async function startProxy(
   });
   usageScheduler = usage;
   ops.readiness.listening();
-  if (!config.accounting_proxy.https.enabled || !config.accounting_proxy.https.caFile) {
+  const { https } = config.accounting_proxy;
+  // tmf4: the marketplace's purchases come from its inventory, not through these endpoints.
+  if (config.marketplace.mode === 'bae7' && !(https.enabled && https.caFile)) {
     log.warn(
       { trusted: config.api.trusted_addresses },
       'no marketplace client certificate check (HTTPS with a CA is off): urls, newBuy and deleteBuy answer trusted addresses only',
