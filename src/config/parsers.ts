@@ -13,7 +13,8 @@ export type Parse<T> = (raw: string, name: string) => T;
 
 export const configError = (problem: string) => proxyError('CONFIG_INVALID', problem);
 
-const fail = (name: string, expected: string, raw: string): never => {
+/** Throws CONFIG_INVALID: `<name> must be <expected>, got "<raw>"`. */
+export const fail = (name: string, expected: string, raw: string): never => {
   throw configError(`${name} must be ${expected}, got "${raw}"`);
 };
 

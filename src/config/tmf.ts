@@ -5,6 +5,7 @@
 import {
   boolean,
   configError,
+  fail,
   httpUrl,
   integer,
   nonEmpty,
@@ -70,10 +71,6 @@ export function defaultTmfConfig(): TmfConfig {
     units: [],
   };
 }
-
-const fail = (name: string, expected: string, raw: string): never => {
-  throw configError(`${name} must be ${expected}, got "${raw}"`);
-};
 
 const roleList: Parse<string[]> = (raw, name) => {
   const roles = raw

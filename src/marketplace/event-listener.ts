@@ -5,9 +5,10 @@
  * path is what keeps others out; any other path under `/accounting_proxy/tmf/` is 404. The answer
  * is 204 at once; the event is only a hint to read its product again.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { proxyError } from '../errors.ts';
+import { sameSecret } from '../adapter/secrets.ts';
+import { isProxyError, proxyError } from '../errors.ts';
+import { readBody } from '../http/read-body.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
 
@@ -28,9 +29,6 @@ function productIdOf(text: string): string | undefined {
   }
 }
 
-const sameSecret = (given: string, secret: string) =>
-  given.length === secret.length && timingSafeEqual(Buffer.from(given), Buffer.from(secret));
-
 export function createEventListener(options: {
   secret: string;
   onProduct(productId: string): void;
@@ -47,19 +45,18 @@ export function createEventListener(options: {
       res.setHeader('allow', 'POST');
       return sendError(res, proxyError('TMF_LISTENER_METHOD'));
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_EVENT_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      res.writeHead(204).end();
-      const productId =
-        size <= MAX_EVENT_BYTES ? productIdOf(Buffer.concat(chunks).toString()) : undefined;
-      if (productId) options.onProduct(productId);
-      else options.log.debug({ bytes: size }, 'TMF event without a product id ignored');
-    });
-    req.on('error', () => res.destroy());
+    readBody(req, MAX_EVENT_BYTES).then(
+      (body) => {
+        res.writeHead(204).end();
+        const productId = productIdOf(body.toString());
+        if (productId) options.onProduct(productId);
+        else options.log.debug({ bytes: body.length }, 'TMF event without a product id ignored');
+      },
+      (error: unknown) => {
+        // Larger than any product event: refused as too large; a broken connection goes too.
+        if (isProxyError(error, 'REQUEST_BODY_TOO_LARGE')) sendError(res, error);
+        else res.destroy();
+      },
+    );
   };
 }

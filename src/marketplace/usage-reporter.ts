@@ -47,7 +47,7 @@ export function createTmfUsageReporter(options: {
   log: Logger;
 }): TmfUsageReporter {
   const { store, sender, clock, log } = options;
-  const lock = reportLock(store as Store, LOCK_TTL_MS, log);
+  const lock = reportLock(store, LOCK_TTL_MS, log);
 
   /** Sends the buy's due records in order; stops at its first failure. */
   async function reportBuy(buy: ReportableBuy & MarketplaceBuy, result: TmfCycleResult) {

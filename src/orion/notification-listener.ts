@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../config.ts';
@@ -6,6 +5,7 @@ import { exchangeOf } from '../accounting/exchange.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
+import { sameSecret } from '../adapter/secrets.ts';
 import type { Clock } from '../clock.ts';
 import { isProxyError, proxyError } from '../errors.ts';
 import { exchange } from '../http/buffered-exchange.ts';
@@ -26,9 +26,6 @@ export interface NotificationListener {
   port: number;
   close(): Promise<void>;
 }
-
-const sameSecret = (a: string, b: string) =>
-  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /**
  * Receives Orion's notifications at `/subscriptions/<secret>`, passes each to the buyer's own URL

@@ -35,7 +35,11 @@ export interface ReportLock {
  * on this host (kill -9 during a cycle) is recognised by its pid and replaced at once rather than
  * after the lock's expiry.
  */
-export function reportLock(store: Store, ttlMs: number, log: Logger): ReportLock {
+export function reportLock(
+  store: Pick<Store, 'acquireLock' | 'releaseLock' | 'lockOwner'>,
+  ttlMs: number,
+  log: Logger,
+): ReportLock {
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   return {
     async take() {

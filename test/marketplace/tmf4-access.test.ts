@@ -237,5 +237,14 @@ describe('tmf4 event listener, authentication and a marketplace down at start', 
       assert.deepEqual(answer.json(), { error: 'Not found' });
     }
     assert.equal((await request(callback)).status, 405);
+    // Larger than any product event: refused with a JSON error, the proxy unharmed.
+    const huge = await request(callback, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(1024 * 1024 + 1),
+    });
+    assert.equal(huge.status, 413);
+    assert.match(huge.json<{ error: string }>().error, /^Request body larger than/);
+    assert.equal((await post(callback)).status, 204);
   });
 });

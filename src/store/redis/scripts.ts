@@ -182,10 +182,10 @@ export const scripts = {
     return 'OK'`,
   ),
 
-  // ARGV[2], ARGV[3]: writer ('' for none) and batch number; ARGV[4..]: apiKey, amount, ...
+  // ARGV[2], ARGV[3]: writer ('' for none) and batch number; ARGV[4..6]: the batch's window
+  // start, commit time and length ('' outside tmf4); ARGV[7..]: apiKey, amount, ...
   // Each writer's last applied batch number is kept, so a batch resent after a lost reply is
   // recognised and not added twice.
-  // ARGV: writer, batch number, window start, commit time and length ('' outside tmf4), pairs.
   addUsage: script(
     ['pending', 'usage-writers', 'buys', 'windows'],
     `local writer, seq, windowStart, at, length = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]

@@ -76,10 +76,9 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
         sql.setLastBatch.run(batch.writer, batch.seq);
       }
       for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
-      const window = batch?.window;
-      if (!window) return;
+      if (!batch?.window) return;
+      const { start, at, length } = batch.window;
       for (const { apiKey, amount } of increments) {
-        const { start, at, length } = window;
         sql.addWindowUsage.run({ apiKey, amount, start, at, length });
       }
     },

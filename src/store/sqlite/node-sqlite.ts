@@ -59,15 +59,15 @@ export function nodeSqliteModule(): NodeSqliteModule | undefined {
  * places, and better-sqlite3's are plain objects: so are these.
  */
 class RowStatement implements SqliteStatement {
-  constructor(private readonly statement: NodeStatement) {}
+  constructor(protected readonly statement: NodeStatement) {}
   run(...params: unknown[]) {
     return this.statement.run(...params) as { changes: number };
   }
-  get(...params: unknown[]) {
+  get(...params: unknown[]): unknown {
     const row = this.statement.get(...params);
     return row === undefined ? undefined : { ...row };
   }
-  all(...params: unknown[]) {
+  all(...params: unknown[]): unknown[] {
     return this.statement.all(...params).map((row) => ({ ...row }));
   }
 }
@@ -79,15 +79,11 @@ function firstColumn(row: Record<string, unknown> | undefined): unknown {
 }
 
 /** The rows' first column, as better-sqlite3's `pluck()` gives. */
-class ValueStatement implements SqliteStatement {
-  constructor(private readonly statement: NodeStatement) {}
-  run(...params: unknown[]) {
-    return this.statement.run(...params) as { changes: number };
-  }
-  get(...params: unknown[]) {
+class ValueStatement extends RowStatement {
+  override get(...params: unknown[]) {
     return firstColumn(this.statement.get(...params));
   }
-  all(...params: unknown[]) {
+  override all(...params: unknown[]) {
     return this.statement.all(...params).map(firstColumn);
   }
 }

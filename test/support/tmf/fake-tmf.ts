@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../../../src/http/read-body.ts';
 import { listenOnLoopback, type TestServer } from '../http-server.ts';
 import { schemaErrors, type TmfModule } from './openapi.ts';
 import { productEventDelivery } from './product-events.ts';
@@ -36,10 +37,8 @@ interface Hub {
   query: string;
 }
 
-const readBody = async (req: IncomingMessage): Promise<unknown> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+const jsonBody = async (req: IncomingMessage): Promise<unknown> => {
+  const text = (await readBody(req, 1024 * 1024)).toString('utf8');
   return text === '' ? undefined : JSON.parse(text);
 };
 
@@ -174,7 +173,7 @@ export class FakeTmf {
     if (token && req.headers.authorization !== `Bearer ${token}`) {
       return tmfError(res, 401, 'UNAUTHORIZED', 'missing or wrong bearer token');
     }
-    const body = method === 'GET' || method === 'DELETE' ? undefined : await readBody(req);
+    const body = method === 'GET' || method === 'DELETE' ? undefined : await jsonBody(req);
     const path = url.pathname.replace(/\/+$/, '');
     const [api, ...rest] = Object.entries(TMF_PATHS).flatMap(([name, base]) =>
       path.startsWith(`${base}/`) ? [name, ...path.slice(base.length + 1).split('/')] : [],
