@@ -2,6 +2,8 @@
  * Configuration of accounting-proxy: typed defaults with the keys of the original config.js,
  * overridable by ACCOUNTING_PROXY_* environment variables, validated once at start.
  */
+
+import { defaultJwtConfig, type JwtConfig, jwtVariables } from './src/config/jwt.ts';
 import {
   boolean,
   cidrList,
@@ -102,6 +104,8 @@ export interface Config {
   marketplace: { mode: MarketplaceMode };
   /** The TM Forum v4 APIs of the `tmf4` marketplace mode. */
   tmf: TmfConfig;
+  /** JWT access tokens the proxy verifies itself (src/config/jwt.ts). */
+  jwt: JwtConfig;
   usageAPI: {
     url: string;
     schedule: string;
@@ -188,6 +192,7 @@ export function defaultConfig(): Config {
     modules: { accounting: ['call', 'megabyte', 'millisecond'] },
     marketplace: { mode: 'bae7' },
     tmf: defaultTmfConfig(),
+    jwt: defaultJwtConfig(),
     usageAPI: {
       url: 'http://localhost:8080/DSUsageManagement/api/usageManagement/v2',
       schedule: '0 0 * * *',
@@ -376,6 +381,7 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     integer(1, 600_000),
     'milliseconds to wait for the IdM before answering 503',
   ),
+  ...jwtVariables,
   variable('ROLE_ADMIN', 'oauth2.roles.admin', roleId, 'IdM role id of administrators (X-Roles)'),
   variable('ROLE_SELLER', 'oauth2.roles.seller', roleId, 'IdM role id of sellers (X-Roles)'),
   variable('ROLE_CUSTOMER', 'oauth2.roles.customer', roleId, 'IdM role id of customers (X-Roles)'),

@@ -6,7 +6,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Config } from '../config.ts';
 import type { AccountingModule } from './accounting/module.ts';
 import type { UsageRecorder } from './accounting/usage-recorder.ts';
-import type { TokenValidator } from './auth/token-validator.ts';
+import type { AccessTokens } from './auth/access-tokens.ts';
 import type { Clock } from './clock.ts';
 import { proxyError } from './errors.ts';
 import { sendError } from './http/send-error.ts';
@@ -22,7 +22,7 @@ export interface ProxyAppParts {
   config: Config;
   store: Store;
   routing: RoutingSync;
-  tokens: TokenValidator;
+  tokens: AccessTokens;
   modules: ReadonlyMap<string, AccountingModule>;
   recorder: UsageRecorder;
   forwarder: Forwarder;

@@ -3,20 +3,17 @@
  * support), hands them to createProxyApp, listens, starts reporting, and stops it all in reverse
  * order.
  */
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { loadAccountingModules } from './accounting/load-modules.ts';
 import type { AccountingModule } from './accounting/module.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
 import { startAdapterApi } from './adapter/adapter-api.ts';
 import type { AdapterListener } from './adapter/adapter-listener.ts';
-import { createIdmClient, type IdmClient } from './auth/idm-client.ts';
-import { createTokenValidator } from './auth/token-validator.ts';
+import { createConfiguredTokens } from './auth/configured-tokens.ts';
+import type { IdmClient } from './auth/idm-client.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { usageWindowMs } from './config/tmf.ts';
+import { createProxyListener, listen } from './http/proxy-listener.ts';
 import type { Logger } from './log.ts';
 import { type Marketplace, startMarketplace } from './marketplace/marketplace.ts';
 import { type AccessLog, stdoutAccessLog } from './ops/access-log.ts';
@@ -52,40 +49,6 @@ export interface RunningProxy {
   metrics: Metrics | undefined;
   readiness: Readiness;
   close(): Promise<void>;
-}
-
-function createListener(config: Config, handler: Parameters<typeof createHttpServer>[1]): Server {
-  const headersTimeout = config.accounting_proxy.headers_timeout;
-  // Node checks these deadlines on a timer: check often enough that a slow-loris client is closed
-  // near its deadline rather than up to 30 s (the default interval) later.
-  const timeouts = {
-    headersTimeout,
-    connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeout / 4)),
-  };
-  const https = config.accounting_proxy.https;
-  if (!https.enabled) return createHttpServer(timeouts, handler);
-  return createHttpsServer(
-    {
-      ...timeouts,
-      cert: readFileSync(https.certFile),
-      key: readFileSync(https.keyFile),
-      ...(https.caFile ? { ca: readFileSync(https.caFile) } : {}),
-      // The marketplace authenticates with a client certificate; consumers need none.
-      requestCert: true,
-      rejectUnauthorized: false,
-    },
-    handler,
-  );
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -136,14 +99,7 @@ export async function startProxy(
   const { metrics } = ops;
   recorder = createUsageRecorder({ store, log, metrics, clock, windowMs: usageWindowMs(config) });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
-  const tokens = createTokenValidator({
-    idm:
-      overrides.idm ??
-      createIdmClient({ baseUrl: config.oauth2.idm_url, timeoutMs: config.oauth2.idm_timeout }),
-    ttlMs: config.oauth2.token_cache_ttl * 1000,
-    clock,
-    metrics,
-  });
+  const tokens = createConfiguredTokens({ config, clock, log, metrics, idm: overrides.idm });
   const accessLog = config.log.access_log
     ? (overrides.accessLog ?? stdoutAccessLog(clock.now))
     : undefined;
@@ -190,7 +146,7 @@ export async function startProxy(
     ...(marketplace ? { tmfListener: marketplace.listener } : {}),
   });
   // Every listener of the proxy, in one place.
-  const server = createListener(config, app.handle);
+  const server = createProxyListener(config, app.handle);
   let opsPort: number | undefined;
   let adapter: AdapterListener | undefined;
   try {

@@ -1,6 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from '../../config.ts';
-import type { TokenValidator } from '../auth/token-validator.ts';
+import type { AccessTokens } from '../auth/access-tokens.ts';
 import type { Clock } from '../clock.ts';
 import { proxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -17,7 +17,7 @@ import { unitsRoute } from './routes/units.ts';
 export interface AdminAppOptions {
   config: Config;
   store: Store;
-  tokens: TokenValidator;
+  tokens: AccessTokens;
   refreshRouting(): Promise<void>;
   beforeRevoke?: (buy: Buy) => Promise<void>;
   afterRevoke?: (buy: Buy) => void;

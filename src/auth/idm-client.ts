@@ -10,7 +10,16 @@ export interface IdmUser {
   roles: { id: string; name: string }[];
   /** The organizations the user acts for in this application (Keyrock's `organizations`). */
   organizations: { id: string; name: string }[];
+  /**
+   * A data-space JWT's `aud`: the service ids the token is for, checked instead of `appId`. Absent
+   * for Keyrock users (Keyrock's answer or JWT), whose application is `appId`.
+   */
+  audiences?: readonly string[];
 }
+
+/** Whether the user's token was issued for the service's application. */
+export const isForApplication = (user: IdmUser, appId: string) =>
+  user.audiences ? user.audiences.includes(appId) : user.appId === appId;
 
 export interface IdmClient {
   /**
@@ -22,7 +31,8 @@ export interface IdmClient {
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
-function toUser(body: unknown): IdmUser | undefined {
+/** The user of a Keyrock `GET /user` answer, or of a Keyrock JWT's payload (the same document). */
+export function keyrockUser(body: unknown): IdmUser | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const json = body as Record<string, unknown>;
   if (typeof json.id !== 'string' || json.id === '') return undefined;
@@ -57,7 +67,7 @@ export function createIdmClient(options: { baseUrl: string; timeoutMs: number })
         throw proxyError('IDM_UNAVAILABLE').causedBy(new Error(`IdM answered ${response.status}`));
       }
       if (response.status < 200 || response.status >= 300) return undefined;
-      return toUser(response.data);
+      return keyrockUser(response.data);
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AccountingProxyError, isProxyError, proxyError } from '../errors.ts';
+import type { AccessTokens } from './access-tokens.ts';
 import { extractToken } from './extract-token.ts';
 import type { IdmUser } from './idm-client.ts';
-import type { TokenValidator } from './token-validator.ts';
 
 export interface Identity {
   token: string;
@@ -15,8 +15,12 @@ type Resolved = Identity | AccountingProxyError;
 // not one per request.
 const identities = new WeakMap<IdmUser, Identity>();
 
-function verdict(token: string, user: IdmUser | null): Resolved {
+/** The longest token the proxy looks at: a data-space JWT with its credential is a few KiB. */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+
+function verdict(token: string, user: IdmUser | AccountingProxyError | null): Resolved {
   if (!user) return proxyError('TOKEN_INVALID');
+  if (isProxyError(user)) return user;
   const known = identities.get(user);
   if (known?.token === token) return known;
   const identity = { token, user };
@@ -25,23 +29,26 @@ function verdict(token: string, user: IdmUser | null): Resolved {
 }
 
 /**
- * The IdM user behind a request's token, or why there is none (TOKEN_MISSING, TOKEN_TYPE,
- * TOKEN_INVALID, IDM_UNAVAILABLE). Synchronous for a token without one or already cached, so the
+ * The user behind a request's token, or why there is none (TOKEN_MISSING, TOKEN_TYPE,
+ * TOKEN_INVALID, IDM_UNAVAILABLE, a JWT's TOKEN_* or JWKS_UNAVAILABLE). Synchronous for a token without one or already cached, so the
  * proxy path pays no promise on a warm request; a promise only when the IdM has to be asked.
  */
 export function resolveUser(
-  tokens: TokenValidator,
+  tokens: AccessTokens,
   headers: IncomingHttpHeaders,
 ): Resolved | Promise<Resolved> {
   const token = extractToken(headers);
   if (typeof token !== 'string') return token;
   if (token === '') return proxyError('TOKEN_INVALID');
+  if (token.length > MAX_TOKEN_BYTES) return proxyError('TOKEN_TOO_LARGE', MAX_TOKEN_BYTES);
   const known = tokens.cached(token);
   if (known !== undefined) return verdict(token, known);
   return tokens.validate(token).then(
     (user) => verdict(token, user),
     (error: unknown) => {
-      if (isProxyError(error, 'IDM_UNAVAILABLE')) return error;
+      if (isProxyError(error, 'IDM_UNAVAILABLE') || isProxyError(error, 'JWKS_UNAVAILABLE')) {
+        return error;
+      }
       throw error;
     },
   );

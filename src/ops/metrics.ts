@@ -11,6 +11,8 @@ import { registerStoreGauges, type StoreFigures } from './store-gauges.ts';
 
 export const METRIC_PREFIX = 'accounting_proxy_';
 
+type TokenResult = 'valid' | 'invalid' | 'unavailable';
+
 /** How an exchange of the proxy path ended. */
 export type Outcome = 'forwarded' | 'refused' | 'upstream_error';
 
@@ -50,6 +52,8 @@ export class Metrics {
   private readonly lastReportSuccess: Gauge;
   private readonly commitDuration: Histogram;
   private readonly idmRequests: Counter<'result'>;
+  private readonly tokenVerifications: Counter<'kind' | 'result'>;
+  private readonly jwksFetches: Counter<'issuer' | 'result'>;
   private readonly tokenHits: Tally;
   private readonly tokenMisses: Tally;
   // The tallies of the proxy path, found once per label set.
@@ -119,13 +123,26 @@ export class Metrics {
     this.idmRequests = counter('idm_requests_total', 'Token checks with the IdM by result', [
       'result',
     ]);
+    this.tokenVerifications = counter(
+      'token_verifications_total',
+      'Access tokens checked (cache misses): kind jwt (verified here) or keyrock (asked of the IdM), by result',
+      ['kind', 'result'],
+    );
+    this.jwksFetches = counter(
+      'jwks_fetches_total',
+      "Fetches of a trusted issuer's JSON Web Key Set by result (ok, failed)",
+      ['issuer', 'result'],
+    );
     const tokenCache = hot('token_cache_total', 'Token lookups in the cache by result', ['result']);
     this.tokenHits = tokenCache.tally('hit', { result: 'hit' });
     this.tokenMisses = tokenCache.tally('miss', { result: 'miss' });
     // Every result from the start, at 0: an alert on a rate needs the series before the event.
     for (const result of ['sent', 'failed', 'skipped']) this.reportCycles.inc({ result }, 0);
     for (const result of ['accepted', 'rejected', 'failed']) this.usageRecords.inc({ result }, 0);
-    for (const result of ['valid', 'invalid', 'unavailable']) this.idmRequests.inc({ result }, 0);
+    for (const result of ['valid', 'invalid', 'unavailable']) {
+      this.idmRequests.inc({ result }, 0);
+      for (const kind of ['jwt', 'keyrock']) this.tokenVerifications.inc({ kind, result }, 0);
+    }
     const { storeFigures, uncommitted } = options;
     if (uncommitted) {
       gauge(
@@ -211,8 +228,18 @@ export class Metrics {
     if (result === 'sent') this.lastReportSuccess.set(at.getTime() / 1000);
   }
 
-  idm(result: 'valid' | 'invalid' | 'unavailable'): void {
+  idm(result: TokenResult): void {
     this.idmRequests.inc({ result });
+    this.tokenVerifications.inc({ kind: 'keyrock', result });
+  }
+
+  jwtVerification(result: TokenResult): void {
+    this.tokenVerifications.inc({ kind: 'jwt', result });
+  }
+
+  /** Labelled by the issuer, one of the configured few (not a client-chosen value). */
+  jwksFetch(issuer: string, result: 'ok' | 'failed'): void {
+    this.jwksFetches.inc({ issuer, result });
   }
 
   tokenLookup(result: 'hit' | 'miss'): void {

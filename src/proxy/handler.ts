@@ -4,9 +4,9 @@ import { exchangeOf } from '../accounting/exchange.ts';
 import { meterExchange } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
-import type { IdmUser } from '../auth/idm-client.ts';
+import type { AccessTokens } from '../auth/access-tokens.ts';
+import { type IdmUser, isForApplication } from '../auth/idm-client.ts';
 import { type Identity, resolveUser } from '../auth/resolve-user.ts';
-import type { TokenValidator } from '../auth/token-validator.ts';
 import { userHeaders } from '../auth/user-headers.ts';
 import { isCustomerOf, soleMarketplaceBuy } from '../buys/customer.ts';
 import type { Clock } from '../clock.ts';
@@ -28,7 +28,7 @@ import type { Route } from './routing-table.ts';
 export interface ProxyHandlerOptions {
   config: Config;
   routing: RoutingSync;
-  tokens: TokenValidator;
+  tokens: AccessTokens;
   modules: ReadonlyMap<string, AccountingModule>;
   recorder: UsageRecorder;
   store: Store;
@@ -132,7 +132,9 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         proxyError('ADAPTER_SERVICE_NOT_HTTP', route.service.publicPath),
       );
     }
-    if (route.service.appId !== user.appId) return refuseUnlessChanged(proxyError('TOKEN_SCOPE'));
+    if (!isForApplication(user, route.service.appId)) {
+      return refuseUnlessChanged(proxyError(user.audiences ? 'TOKEN_AUDIENCE' : 'TOKEN_SCOPE'));
+    }
     const { entry } = route;
 
     if (entry.admins.has(user.id)) {
@@ -227,11 +229,9 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     resolved: Identity | AccountingProxyError,
   ) => {
     if (!isProxyError(resolved)) return authorize(req, res, trace, resolved);
-    if (resolved.code === 'IDM_UNAVAILABLE') {
-      log.warn(
-        { err: (resolved.cause as Error | undefined)?.message },
-        'identity manager unavailable',
-      );
+    if (resolved.code === 'IDM_UNAVAILABLE' || resolved.code === 'JWKS_UNAVAILABLE') {
+      const what = resolved.code === 'IDM_UNAVAILABLE' ? 'identity manager' : 'token issuer keys';
+      log.warn({ err: (resolved.cause as Error | undefined)?.message }, `${what} unavailable`);
     }
     refuse(req, res, trace, resolved);
   };
