@@ -45,7 +45,7 @@ export const isJwtShaped = (token: string) => {
 };
 
 /** What a failed verification tells the client: one of the table's 401s. */
-function rejection(error: unknown, log: Logger): AccountingProxyError {
+function rejection(error: unknown, alg: unknown, log: Logger): AccountingProxyError {
   if (isProxyError(error)) return error;
   if (error instanceof errors.JWTExpired) return proxyError('TOKEN_EXPIRED');
   if (error instanceof errors.JWTClaimValidationFailed) {
@@ -53,7 +53,7 @@ function rejection(error: unknown, log: Logger): AccountingProxyError {
     return proxyError('TOKEN_CLAIMS', error.message);
   }
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
-    return proxyError('TOKEN_ALGORITHM', error.message.match(/"([^"]*)"/)?.[1] ?? 'unknown');
+    return proxyError('TOKEN_ALGORITHM', typeof alg === 'string' ? alg.slice(0, 32) : 'none given');
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return proxyError('TOKEN_SIGNATURE');
   if (
@@ -75,12 +75,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     toUser: (payload: JWTPayload) => IdmUser,
     toleranceS: number,
   ): Promise<LocalVerification> => {
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await verification());
-    } catch (error) {
-      throw isProxyError(error, 'JWKS_UNAVAILABLE') ? error : rejection(error, log);
-    }
+    const { payload } = await verification();
     // exp is required by the verification options.
     return { user: toUser(payload), validUntil: ((payload.exp as number) + toleranceS) * 1000 };
   };
@@ -146,17 +141,19 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     verify(token) {
       if (!isJwtShaped(token)) return undefined;
       let payload: JWTPayload;
+      let alg: unknown;
       try {
-        decodeProtectedHeader(token);
+        alg = decodeProtectedHeader(token).alg;
         payload = decodeJwt(token);
       } catch {
         return Promise.reject(proxyError('TOKEN_MALFORMED'));
       }
-      const byIssuer = typeof payload.iss === 'string' ? issuers.get(payload.iss) : undefined;
-      if (byIssuer) return byIssuer(token);
-      const byApp =
-        typeof payload.app_id === 'string' ? keyrockApps.get(payload.app_id) : undefined;
-      return byApp?.(token);
+      const local =
+        (typeof payload.iss === 'string' ? issuers.get(payload.iss) : undefined) ??
+        (typeof payload.app_id === 'string' ? keyrockApps.get(payload.app_id) : undefined);
+      return local?.(token).catch((error: unknown) => {
+        throw rejection(error, alg, log);
+      });
     },
   };
 }
