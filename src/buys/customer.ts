@@ -16,7 +16,7 @@ export const sameParty = (partyKey: string, userKey: string) =>
  * user acts for. The one seam where identities meet purchases: JWT identities come in here too.
  */
 export function isCustomerOf(buy: Buy, user: Pick<IdmUser, 'id' | 'organizations'>): boolean {
-  if (!buy.terms) return buy.customer === user.id;
+  if (!buy.terms) return sameParty(buy.customer, user.id);
   const keys = buy.terms.customerKeys;
   return keys.some(
     (key) => sameParty(key, user.id) || user.organizations.some((org) => sameParty(key, org.id)),
