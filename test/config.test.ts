@@ -374,3 +374,82 @@ describe('proxy start-up', () => {
     );
   });
 });
+
+describe('JWT settings', () => {
+  const issuers = (value: unknown) => ({ ACCOUNTING_PROXY_JWT_ISSUERS: JSON.stringify(value) });
+
+  test('an issuer needs only issuer and jwksUrl; the rest has defaults', () => {
+    const config = loadConfig(
+      issuers([{ issuer: 'https://v', jwksUrl: 'https://v/.well-known/jwks' }]),
+    );
+    assert.deepEqual(config.jwt.issuers, [
+      {
+        issuer: 'https://v',
+        jwksUrl: 'https://v/.well-known/jwks',
+        algorithms: ['ES256', 'RS256'],
+        identityClaims: [
+          'verifiableCredential.issuer',
+          'verifiableCredential.issuer.id',
+          'vc.credentialSubject.mandate.mandator.organizationIdentifier',
+          'vc.issuer',
+          'sub',
+        ],
+        clockTolerance: 30,
+      },
+    ]);
+    const keyrock = loadConfig({ ACCOUNTING_PROXY_KEYROCK_JWT_SECRETS: 'app-1:abc, app-2:d:e' });
+    assert.deepEqual(keyrock.jwt.keyrock_secrets, [
+      { appId: 'app-1', secret: 'abc' },
+      { appId: 'app-2', secret: 'd:e' },
+    ]);
+    assert.deepEqual(loadConfig({}).jwt, { issuers: [], keyrock_secrets: [] });
+  });
+
+  const base = { issuer: 'https://v', jwksUrl: 'https://v/jwks' };
+  const invalid: [NodeJS.ProcessEnv, RegExp][] = [
+    [
+      { ACCOUNTING_PROXY_JWT_ISSUERS: '{"issuer"' },
+      /^ACCOUNTING_PROXY_JWT_ISSUERS must be a JSON array/,
+    ],
+    [issuers({ ...base }), /must be a JSON array/],
+    [issuers([{ issuer: 'https://v' }]), /^ACCOUNTING_PROXY_JWT_ISSUERS entry 1: "jwksUrl" /],
+    [
+      issuers([base, { ...base, jwksUrl: 'ftp://x' }]),
+      /entry 2: "jwksUrl" must be an http\(s\) URL/,
+    ],
+    [
+      issuers([{ ...base, algorithms: ['HS256'] }]),
+      /entry 1: "algorithms.0" must be one of .*HS256 is for Keyrock/,
+    ],
+    [issuers([{ ...base, algorithms: ['none'] }]), /entry 1: "algorithms.0" must be one of/],
+    [issuers([{ ...base, clockTolerance: -1 }]), /entry 1: "clockTolerance" /],
+    [issuers([{ ...base, audience: 'x' }]), /entry 1: .*audience/],
+    [
+      issuers([{ ...base, identityClaims: ['a..b'] }]),
+      /entry 1: "identityClaims.0" must be a dotted claim path/,
+    ],
+    [issuers([base, base]), /entry 2: issuer "https:\/\/v" is repeated/],
+    [
+      { ACCOUNTING_PROXY_KEYROCK_JWT_SECRETS: 'app-1:s3cr3t,app-2' },
+      /^ACCOUNTING_PROXY_KEYROCK_JWT_SECRETS entry 2 must be <appId>:<secret>$/,
+    ],
+    [
+      { ACCOUNTING_PROXY_KEYROCK_JWT_SECRETS: 'a:s3cr3t,a:s3cr3t' },
+      /entry 2: application "a" is repeated/,
+    ],
+  ];
+  for (const [env, message] of invalid) {
+    test(`refuses ${JSON.stringify(env).slice(0, 120)} in one line naming the entry`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'CONFIG_INVALID');
+          assert.match(error.message, message);
+          assert.ok(!error.message.includes('\n'));
+          assert.ok(!error.message.includes('s3cr3t'), 'a secret is never echoed');
+          return true;
+        },
+      );
+    });
+  }
+});
