@@ -1,7 +1,8 @@
 /**
  * `node --import tsx bench/profile.ts`: runs the built proxy (SQLite, one `call` buy) under
  * `node --cpu-prof` while wrk loads it for 5 s, then prints the functions with the most self time.
- * PROFILE_PATH (default /small, or /mib) and PROFILE_CONNECTIONS (default 50) pick the load.
+ * PROFILE_PATH (default /small, or /mib) and PROFILE_CONNECTIONS (default 50) pick the load;
+ * PROFILE_TOKEN=jwt sends an ES256 JWT of a trusted verifier stand-in instead of a Keyrock token.
  * Needs `npm run build` and wrk.
  */
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { defaultConfig } from '../config.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { keyrockUser, startFakeIdm } from '../test/support/idm.ts';
 import { databaseEnv, START_FLAGS } from '../test/support/proxy-process.ts';
+import { issuerSetting, startFakeVerifier } from '../test/support/verifier.ts';
 import { startChild } from './processes.ts';
 import { seedBenchStore } from './seed.ts';
 
@@ -27,6 +29,11 @@ const idm = await startFakeIdm();
 idm.users.set('buyer-token', keyrockUser('buyer', 'bench-app'));
 const database = { ...defaultConfig().database, name: join(dir, 'profile.sqlite') };
 await seedBenchStore(database, `http://127.0.0.1:${backendPort}`);
+const verifier =
+  process.env.PROFILE_TOKEN === 'jwt' ? await startFakeVerifier('vcverifier', 'ES256') : undefined;
+const auth = verifier
+  ? `authorization: Bearer ${await verifier.token('buyer', 'bench-app', { expiresIn: 3600 })}`
+  : 'x-auth-token: buyer-token';
 const port = await freePort();
 const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
 const proxy = spawn(process.execPath, [...START_FLAGS, '--cpu-prof', '--cpu-prof-dir', dir, main], {
@@ -36,6 +43,9 @@ const proxy = spawn(process.execPath, [...START_FLAGS, '--cpu-prof', '--cpu-prof
     ACCOUNTING_PROXY_IDM_URL: idm.url,
     ACCOUNTING_PROXY_PORT: String(port),
     ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
+    ...(verifier
+      ? { ACCOUNTING_PROXY_JWT_ISSUERS: JSON.stringify([issuerSetting(verifier)]) }
+      : {}),
   },
   stdio: 'inherit',
 });
@@ -47,7 +57,7 @@ const wrk = spawn(
     `-c${process.env.PROFILE_CONNECTIONS ?? 50}`,
     '-d5s',
     '-H',
-    'x-auth-token: buyer-token',
+    auth,
     '-H',
     'x-api-key: key-call',
     `http://127.0.0.1:${port}/bench${process.env.PROFILE_PATH ?? '/small'}`,
@@ -59,6 +69,7 @@ proxy.kill('SIGINT');
 await new Promise((resolve) => proxy.once('exit', resolve));
 backend.kill();
 await idm.close();
+await verifier?.close();
 
 const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile')) ?? '';
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
