@@ -100,6 +100,12 @@ for (const backend of backends) {
       const answer = await call({ ...bearer(token), 'x-api-key': 'key-acme' });
       assert.equal(answer.status, 401);
       assert.equal(errorOf(answer), 'Invalid API key');
+      // The admin API knows the same customer: GET keys lists its buy.
+      const keys = await request(`${f.url}/accounting_proxy/keys`, { headers: bearer(token) });
+      assert.deepEqual(
+        keys.json<{ apiKey: string }[]>().map((buy) => buy.apiKey),
+        ['key-dome'],
+      );
       assert.equal(f.idm.totalCalls(), 0);
     });
 
