@@ -99,7 +99,11 @@ export interface Config {
     /** Replicas that must acknowledge a usage commit (WAIT) before it counts as done. */
     redis_wait_replicas: number;
   };
-  modules: { accounting: string[] };
+  modules: {
+    accounting: string[];
+    /** Milliseconds an asynchronous `count` may take before its fallback is recorded. */
+    timeout: number;
+  };
   /** The marketplace the services are sold on (src/config/tmf.ts). */
   marketplace: { mode: MarketplaceMode };
   /** The TM Forum v4 APIs of the `tmf4` marketplace mode. */
@@ -189,7 +193,7 @@ export function defaultConfig(): Config {
       redis_cluster: [],
       redis_wait_replicas: 0,
     },
-    modules: { accounting: ['call', 'megabyte', 'millisecond'] },
+    modules: { accounting: ['call', 'megabyte', 'millisecond'], timeout: 50 },
     marketplace: { mode: 'bae7' },
     tmf: defaultTmfConfig(),
     jwt: defaultJwtConfig(),
@@ -361,6 +365,12 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'modules.accounting',
     unitList,
     'accounting units, comma-separated; each needs `acc_modules/<unit>.ts`',
+  ),
+  variable(
+    'MODULE_TIMEOUT',
+    'modules.timeout',
+    integer(1, 60_000),
+    "milliseconds a module's asynchronous `count` may take; past it the module's fallback amount is recorded",
   ),
   ...marketplaceVariables,
   variable(

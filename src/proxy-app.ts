@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Config } from '../config.ts';
+import type { Meters } from './accounting/meter.ts';
 import type { AccountingModule } from './accounting/module.ts';
 import type { UsageRecorder } from './accounting/usage-recorder.ts';
 import type { AccessTokens } from './auth/access-tokens.ts';
@@ -25,6 +26,7 @@ export interface ProxyAppParts {
   tokens: AccessTokens;
   modules: ReadonlyMap<string, AccountingModule>;
   recorder: UsageRecorder;
+  meters: Meters;
   forwarder: Forwarder;
   clock: Clock;
   log: Logger;

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.ts';
 import { loadAccountingModules } from './accounting/load-modules.ts';
+import { createMeters } from './accounting/meter.ts';
 import type { AccountingModule } from './accounting/module.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
 import { startAdapterApi } from './adapter/adapter-api.ts';
@@ -98,6 +99,7 @@ export async function startProxy(
   });
   const { metrics } = ops;
   recorder = createUsageRecorder({ store, log, metrics, clock, windowMs: usageWindowMs(config) });
+  const meters = createMeters({ recorder, log, metrics, timeoutMs: config.modules.timeout });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
   const tokens = createConfiguredTokens({ config, clock, log, metrics, idm: overrides.idm });
   const accessLog = config.log.access_log
@@ -105,7 +107,7 @@ export async function startProxy(
     : undefined;
   // Orion support: the notification listener must run before subscriptions can point at it.
   const orion = config.resources.contextBroker
-    ? await startOrionSupport({ config, store, modules, recorder, clock, log })
+    ? await startOrionSupport({ config, store, modules, meters, clock, log })
     : undefined;
   let port = config.accounting_proxy.port;
   let usageScheduler: UsageScheduler | undefined;
@@ -128,6 +130,7 @@ export async function startProxy(
     tokens,
     modules,
     recorder,
+    meters,
     forwarder,
     clock,
     log,

@@ -16,6 +16,13 @@ function check(unit: string, exports: Record<string, unknown>): AccountingModule
   if (typeof spec !== 'object' || spec === null || spec.name !== unit) {
     throw problem(`it must export a usageSpecification named "${unit}"`);
   }
+  const { fallback } = exports;
+  if (
+    fallback !== undefined &&
+    !(typeof fallback === 'number' && fallback >= 0 && Number.isFinite(fallback))
+  ) {
+    throw problem('its fallback must be a finite number ≥ 0');
+  }
   return exports as unknown as AccountingModule;
 }
 

@@ -1,33 +1,182 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../log.ts';
-import type { AccountingModule, Exchange } from './module.ts';
+import type { MeasuredAnswer } from './exchange.ts';
+import type { AccountingModule, Exchange, ExchangeOutcome } from './module.ts';
 import type { UsageRecorder } from './usage-recorder.ts';
 
-export interface MeteredExchange {
-  /** What the module counted; 0 when nothing is recorded. */
-  amount: number;
-  /** Resolves once the amount is committed. */
-  committed: Promise<void>;
+/** The request as it arrived: what a meter is started from. */
+export interface RequestHead {
+  method: string;
+  /** Request target as the client sent it (an Orion notification: the subscriber's URL). */
+  url: string;
+  headers: IncomingHttpHeaders;
 }
 
-const NOTHING: MeteredExchange = { amount: 0, committed: Promise.resolve() };
+/** How one exchange ended, as whoever carried it measured it. */
+export interface ExchangeEnd {
+  answer: MeasuredAnswer;
+  /** Request body bytes forwarded. */
+  requestBytes: number;
+  /** Milliseconds from forwarding the request until the last response byte. */
+  elapsedMs: number;
+  outcome: ExchangeOutcome;
+}
+
+/** Where a meter leaves what it recorded: the exchange's trace, read by the access log. */
+export interface MeterTally {
+  amount: number | undefined;
+  unit: string | undefined;
+}
+
+/** Why a module's count was replaced by its fallback. */
+export type MeterFault = 'threw' | 'timeout' | 'invalid_amount';
+
+export interface MeterMetrics {
+  meterFault(unit: string, reason: MeterFault): void;
+}
+
+/** The metering of one exchange, from its request head to its end. */
+export interface Meter {
+  /**
+   * Counts the exchange with the module and records the amount, once. Resolves when it is
+   * committed (never rejects: a module's fault records its fallback instead).
+   */
+  end(end: ExchangeEnd): Promise<void>;
+}
+
+export interface Meters {
+  start(
+    module: AccountingModule,
+    apiKey: string,
+    head: RequestHead,
+    context?: { requestId?: string; tally?: MeterTally },
+  ): Meter;
+}
+
+export interface MeterParts {
+  recorder: UsageRecorder;
+  log: Logger;
+  metrics?: MeterMetrics | undefined;
+  /** Milliseconds an asynchronous `count` may take before its fallback is recorded. */
+  timeoutMs: number;
+}
+
+const NOTHING = Promise.resolve();
+
+class ExchangeMeter implements Meter {
+  private ended: Promise<void> | undefined;
+
+  constructor(
+    private readonly parts: MeterParts,
+    private readonly module: AccountingModule,
+    private readonly apiKey: string,
+    private readonly head: RequestHead,
+    private readonly requestId: string | undefined,
+    private readonly tally: MeterTally | undefined,
+  ) {}
+
+  end(end: ExchangeEnd): Promise<void> {
+    this.ended ??= this.count(end);
+    return this.ended;
+  }
+
+  private count(end: ExchangeEnd): Promise<void> {
+    const { head } = this;
+    const exchange: Exchange = {
+      request: {
+        method: head.method,
+        url: head.url,
+        headers: head.headers,
+        bytes: end.requestBytes,
+      },
+      response: end.answer,
+      elapsedMs: end.elapsedMs,
+      outcome: end.outcome,
+    };
+    let counted: number | Promise<number>;
+    try {
+      counted = this.module.count(exchange);
+    } catch (error) {
+      return this.fault('threw', error);
+    }
+    if (typeof counted === 'number') return this.record(counted);
+    if (typeof (counted as Partial<Promise<number>> | null)?.then !== 'function') {
+      return this.fault('invalid_amount', `count answered ${typeof counted}`);
+    }
+    return this.settle(counted);
+  }
+
+  /** An asynchronous count, bounded by the timeout. */
+  private settle(counted: Promise<number>): Promise<void> {
+    return new Promise<number | 'timeout' | 'threw'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), this.parts.timeoutMs);
+      counted.then(
+        (amount) => {
+          clearTimeout(timer);
+          resolve(typeof amount === 'number' ? amount : Number.NaN);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          this.warn('threw', error);
+          resolve('threw');
+        },
+      );
+    }).then((result) => {
+      if (result === 'timeout')
+        return this.fault('timeout', `no amount within ${this.parts.timeoutMs} ms`);
+      if (result === 'threw') return this.fallback('threw');
+      return this.record(result);
+    });
+  }
+
+  private record(amount: number): Promise<void> {
+    if (!Number.isFinite(amount) || amount < 0) {
+      return this.fault('invalid_amount', `count answered ${amount}`);
+    }
+    return this.commit(amount);
+  }
+
+  private commit(amount: number): Promise<void> {
+    const { tally, module } = this;
+    if (tally) {
+      tally.amount = amount;
+      tally.unit = module.unit;
+    }
+    if (amount === 0) return NOTHING;
+    return this.parts.recorder.record(this.apiKey, amount, module.unit);
+  }
+
+  private fault(reason: MeterFault, detail: unknown): Promise<void> {
+    this.warn(reason, detail);
+    return this.fallback(reason);
+  }
+
+  private fallback(reason: MeterFault): Promise<void> {
+    this.parts.metrics?.meterFault(this.module.unit, reason);
+    return this.commit(this.module.fallback ?? 0);
+  }
+
+  private warn(reason: MeterFault, detail: unknown): void {
+    this.parts.log.warn(
+      {
+        requestId: this.requestId,
+        unit: this.module.unit,
+        reason,
+        err: detail instanceof Error ? detail.message : String(detail),
+      },
+      'accounting module fault: its fallback amount is recorded',
+    );
+  }
+}
 
 /**
- * Counts one finished exchange with the buy's module and records the amount. An amount a module
- * should never return (negative, NaN, infinite) is logged and not stored, so a faulty module
- * cannot poison the store's batches.
+ * Metering as one lifecycle: a meter per exchange, started from the buy's module and the request
+ * head, ended with what the carrier (the proxy path, an Orion notification) measured. It alone
+ * turns an exchange into an amount for the recorder, and no module fault costs the exchange.
  */
-export function meterExchange(
-  module: AccountingModule,
-  exchange: Exchange,
-  apiKey: string,
-  recorder: UsageRecorder,
-  log: Logger,
-): MeteredExchange {
-  const amount = module.count(exchange);
-  if (!Number.isFinite(amount) || amount < 0) {
-    log.error({ unit: module.unit, amount }, 'accounting module returned an invalid amount');
-    return NOTHING;
-  }
-  if (amount === 0) return NOTHING;
-  return { amount, committed: recorder.record(apiKey, amount, module.unit) };
+export function createMeters(parts: MeterParts): Meters {
+  return {
+    start: (module, apiKey, head, context = {}) =>
+      new ExchangeMeter(parts, module, apiKey, head, context.requestId, context.tally),
+  };
 }

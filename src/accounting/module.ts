@@ -1,6 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** What the proxy measured of one finished request/response exchange. Modules never see bodies. */
+/**
+ * How an exchange ended: `complete` (the client got the whole answer) or `client_gone` (it left
+ * mid-body; it pays for what it was sent). A backend that broke off is not metered.
+ */
+export type ExchangeOutcome = 'complete' | 'client_gone';
+
+/** What the proxy measured of one finished request/response exchange. */
 export interface Exchange {
   request: {
     method: string;
@@ -18,6 +24,8 @@ export interface Exchange {
   };
   /** Milliseconds from forwarding the request until the last response byte. */
   elapsedMs: number;
+  /** Always set by the proxy; optional so that an exchange made by hand (a module's test) need not. */
+  outcome?: ExchangeOutcome;
 }
 
 /** A TMF635 UsageSpecification, as registered with the marketplace's usage API. */
@@ -39,11 +47,13 @@ export interface UsageSpecification {
 }
 
 /**
- * One accounting unit: `acc_modules/<unit>.ts` exports these three names. `count` must be pure and
- * return a finite amount ≥ 0 for one exchange.
+ * One accounting unit: `acc_modules/<unit>.ts` exports these names. `count` returns a finite
+ * amount ≥ 0 for one exchange, or a promise of one (settled within ACCOUNTING_PROXY_MODULE_TIMEOUT);
+ * when it throws, times out or answers anything else, `fallback` (default 0) is recorded instead.
  */
 export interface AccountingModule {
   unit: string;
   usageSpecification: UsageSpecification;
-  count(exchange: Exchange): number;
+  count(exchange: Exchange): number | Promise<number>;
+  fallback?: number;
 }

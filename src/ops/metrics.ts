@@ -54,6 +54,7 @@ export class Metrics {
   private readonly idmRequests: Counter<'result'>;
   private readonly tokenVerifications: Counter<'kind' | 'result'>;
   private readonly jwksFetches: Counter<'issuer' | 'result'>;
+  private readonly meterFaults: Counter<'unit' | 'reason'>;
   private readonly tokenHits: Tally;
   private readonly tokenMisses: Tally;
   // The tallies of the proxy path, found once per label set.
@@ -132,6 +133,11 @@ export class Metrics {
       'jwks_fetches_total',
       "Fetches of a trusted issuer's JSON Web Key Set by result (ok, failed)",
       ['issuer', 'result'],
+    );
+    this.meterFaults = counter(
+      'meter_faults_total',
+      "Exchanges whose module's count failed (threw, timeout, invalid_amount): its fallback was recorded",
+      ['unit', 'reason'],
     );
     const tokenCache = hot('token_cache_total', 'Token lookups in the cache by result', ['result']);
     this.tokenHits = tokenCache.tally('hit', { result: 'hit' });
@@ -235,6 +241,10 @@ export class Metrics {
 
   jwtVerification(result: TokenResult): void {
     this.tokenVerifications.inc({ kind: 'jwt', result });
+  }
+
+  meterFault(unit: string, reason: string): void {
+    this.meterFaults.inc({ unit, reason });
   }
 
   /** Labelled by the issuer, one of the configured few (not a client-chosen value). */

@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../config.ts';
-import { exchangeOf } from '../accounting/exchange.ts';
-import { meterExchange } from '../accounting/meter.ts';
+import type { Meters } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
-import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import { sameSecret } from '../adapter/secrets.ts';
 import type { Clock } from '../clock.ts';
 import { isProxyError, proxyError } from '../errors.ts';
@@ -36,11 +34,11 @@ export async function startNotificationListener(options: {
   config: Config;
   store: Store;
   modules: ReadonlyMap<string, AccountingModule>;
-  recorder: UsageRecorder;
+  meters: Meters;
   clock: Clock;
   log: Logger;
 }): Promise<NotificationListener> {
-  const { config, store, modules, recorder, log, clock } = options;
+  const { config, store, modules, meters, log, clock } = options;
   const deny = toBlockList(config.resources.notification_deny);
   const lookup = config.resources.notification_deny.length > 0 ? guardedLookup(deny) : undefined;
 
@@ -88,15 +86,18 @@ export async function startNotificationListener(options: {
       );
       throw proxyError('ORION_SUBSCRIBER_UNREACHABLE');
     }
-    const measured = exchangeOf(
-      req,
-      body.length,
-      // What the buyer was sent is the notification itself.
-      { status: answer.status, headers: answer.headers, bytes: body.length },
-      clock.monotonic() - started,
-      subscription.notificationUrl,
-    );
-    await meterExchange(module, measured, buy.apiKey, recorder, log).committed;
+    // What the buyer was sent is the notification itself.
+    const head = {
+      method: req.method ?? 'POST',
+      url: subscription.notificationUrl,
+      headers: req.headers,
+    };
+    await meters.start(module, buy.apiKey, head).end({
+      answer: { status: answer.status, headers: answer.headers, bytes: body.length },
+      requestBytes: body.length,
+      elapsedMs: clock.monotonic() - started,
+      outcome: 'complete',
+    });
     res.writeHead(answer.status, { 'content-length': 0 });
     res.end();
   }

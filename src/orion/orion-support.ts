@@ -1,6 +1,6 @@
 import type { Config } from '../../config.ts';
+import type { Meters } from '../accounting/meter.ts';
 import type { AccountingModule } from '../accounting/module.ts';
-import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
@@ -23,7 +23,7 @@ export async function startOrionSupport(options: {
   config: Config;
   store: Store;
   modules: ReadonlyMap<string, AccountingModule>;
-  recorder: UsageRecorder;
+  meters: Meters;
   clock: Clock;
   log: Logger;
 }): Promise<OrionSupport> {

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.ts';
-import { exchangeOf } from '../accounting/exchange.ts';
-import { meterExchange } from '../accounting/meter.ts';
-import type { UsageRecorder } from '../accounting/usage-recorder.ts';
+import type { Meters } from '../accounting/meter.ts';
 import { userHeaders } from '../auth/user-headers.ts';
 import type { Clock } from '../clock.ts';
 import { isProxyError, proxyError } from '../errors.ts';
@@ -44,13 +42,13 @@ const header = (headers: IncomingHttpHeaders, name: string) => {
 export function createSubscriptionHandler(options: {
   config: Config;
   store: Store;
-  recorder: UsageRecorder;
+  meters: Meters;
   /** Port of the running notification listener (the configured one, or the one given for port 0). */
   listenerPort: number;
   clock: Clock;
   log: Logger;
 }) {
-  const { config, store, recorder, log, clock } = options;
+  const { config, store, meters, log, clock } = options;
   const deny = toBlockList(config.resources.notification_deny);
   const host = config.resources.notification_host;
   const callbackUrl = (secret: string) =>
@@ -149,13 +147,13 @@ export function createSubscriptionHandler(options: {
     });
     await remember(request, req, answer, plan);
 
-    const measured = exchangeOf(
-      req,
-      body.length,
-      { status: answer.status, headers: answer.headers, bytes: answer.body.length },
-      clock.monotonic() - started,
-    );
-    await meterExchange(request.module, measured, request.buy.apiKey, recorder, log).committed;
+    const head = { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers };
+    await meters.start(request.module, request.buy.apiKey, head).end({
+      answer: { status: answer.status, headers: answer.headers, bytes: answer.body.length },
+      requestBytes: body.length,
+      elapsedMs: clock.monotonic() - started,
+      outcome: 'complete',
+    });
 
     res.writeHead(answer.status, {
       ...downstreamResponseHeaders(answer.headers),

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.ts';
-import { exchangeOf } from '../accounting/exchange.ts';
-import { meterExchange } from '../accounting/meter.ts';
-import type { AccountingModule } from '../accounting/module.ts';
+import type { Meters } from '../accounting/meter.ts';
+import type { AccountingModule, ExchangeOutcome } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { type IdmUser, isForApplication } from '../auth/idm-client.ts';
@@ -31,6 +30,7 @@ export interface ProxyHandlerOptions {
   tokens: AccessTokens;
   modules: ReadonlyMap<string, AccountingModule>;
   recorder: UsageRecorder;
+  meters: Meters;
   store: Store;
   forwarder: Forwarder;
   clock: Clock;
@@ -67,7 +67,8 @@ interface Metering {
  * Everything but the IdM call on a cold token and the forward itself is in-memory.
  */
 export function createProxyHandler(options: ProxyHandlerOptions) {
-  const { routing, tokens, modules, recorder, store, forwarder, log, config, clock } = options;
+  const { routing, tokens, modules, recorder, meters, store, forwarder, log, config, clock } =
+    options;
 
   const refuse = (
     req: IncomingMessage,
@@ -197,27 +198,24 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     metering: Metering,
   ): ExchangeHooks {
     const started = clock.monotonic();
-    let committed = false;
-    const commit = (answer: BackendAnswer, bytes: ExchangeBytes) => {
-      committed = true;
-      const exchange = exchangeOf(
-        req,
-        bytes.request,
-        { status: answer.status, headers: answer.headers, bytes: bytes.response },
-        clock.monotonic() - started,
-      );
-      const { module, buy } = metering;
-      const metered = meterExchange(module, exchange, buy.apiKey, recorder, log);
-      trace.amount = metered.amount;
-      trace.unit = module.unit;
-      return metered.committed;
-    };
+    const head = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+    const meter = meters.start(metering.module, metering.buy.apiKey, head, {
+      requestId: trace.id,
+      tally: trace,
+    });
+    const end = (answer: BackendAnswer, bytes: ExchangeBytes, outcome: ExchangeOutcome) =>
+      meter.end({
+        answer: { status: answer.status, headers: answer.headers, bytes: bytes.response },
+        requestBytes: bytes.request,
+        elapsedMs: clock.monotonic() - started,
+        outcome,
+      });
     return {
-      beforeEnd: commit,
+      beforeEnd: (answer, bytes) => end(answer, bytes, 'complete'),
       onIncomplete(answer, bytes, backendFailed) {
         // A client that left mid-body pays for what it was sent; a backend that broke off
         // delivered no complete exchange and is not billed.
-        if (!committed && !backendFailed) void commit(answer, bytes);
+        if (!backendFailed) void end(answer, bytes, 'client_gone');
       },
     };
   }
