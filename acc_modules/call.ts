@@ -5,3 +5,6 @@ import { usageSpecificationFor } from '../src/accounting/usage-specification.ts'
 export const unit = 'call';
 export const usageSpecification = usageSpecificationFor(unit, 'Spec for call usage');
 export const count = (_exchange: Exchange): number => 1;
+
+/** An adapter session counts 1 when it starts. */
+export const session = { perStart: 1 };

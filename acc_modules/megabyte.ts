@@ -7,3 +7,6 @@ const MEBIBYTE = 1024 * 1024;
 export const unit = 'megabyte';
 export const usageSpecification = usageSpecificationFor(unit, 'Spec for amount of data usage');
 export const count = (exchange: Exchange): number => exchange.response.bytes / MEBIBYTE;
+
+/** An adapter session counts the bytes its updates add, in the same units. */
+export const session = { perByte: 1 / MEBIBYTE };

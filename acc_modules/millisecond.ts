@@ -5,3 +5,6 @@ import { usageSpecificationFor } from '../src/accounting/usage-specification.ts'
 export const unit = 'millisecond';
 export const usageSpecification = usageSpecificationFor(unit, 'Spec for time usage');
 export const count = (exchange: Exchange): number => exchange.elapsedMs;
+
+/** An adapter session counts the milliseconds it is open. */
+export const session = { perMs: 1 };

@@ -6,6 +6,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Config } from '../config.ts';
 import type { Meters } from './accounting/meter.ts';
 import type { AccountingModule } from './accounting/module.ts';
+import { adapterUnits } from './accounting/session-rates.ts';
 import type { UsageRecorder } from './accounting/usage-recorder.ts';
 import type { AccessTokens } from './auth/access-tokens.ts';
 import type { Clock } from './clock.ts';
@@ -67,6 +68,7 @@ export function createProxyApp(parts: ProxyAppParts): ProxyApp {
       port: parts.port,
       clock: parts.clock,
       log,
+      adapterUnits: adapterUnits(parts.modules),
     });
   };
   const handleAdminRequest: RequestListener = (req, res) => {

@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import { loadAccountingModules } from './accounting/load-modules.ts';
 import { createMeters } from './accounting/meter.ts';
 import type { AccountingModule } from './accounting/module.ts';
+import { sessionRatesOf } from './accounting/session-rates.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
 import { startAdapterApi } from './adapter/adapter-api.ts';
 import type { AdapterListener } from './adapter/adapter-listener.ts';
@@ -77,6 +78,7 @@ export async function startProxy(
   const store =
     overrides.store ??
     (await openStore(config.database, {
+      sessionRates: sessionRatesOf(modules),
       sqliteCheckpoints: { intervalMs: 1000, onError: (message) => log.warn(message) },
       clock,
     }));

@@ -63,3 +63,17 @@ test('time is read through the injected clock only', () => {
     .map((file) => relative(SRC, file));
   assert.deepEqual(readers, []);
 });
+
+test('src/store/ names no accounting unit: the modules declare how they meter sessions', () => {
+  const units = readdirSync(fileURLToPath(new URL('../acc_modules/', import.meta.url)))
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => file.slice(0, -3));
+  assert.ok(units.length >= 3);
+  const named = sourceFiles(join(SRC, 'store')).flatMap((file) => {
+    const text = readFileSync(file, 'utf8');
+    return units
+      .filter((unit) => text.includes(`'${unit}'`) || text.includes(`"${unit}"`))
+      .map((unit) => `${relative(SRC, file)} names "${unit}"`);
+  });
+  assert.deepEqual(named, []);
+});

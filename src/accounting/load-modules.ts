@@ -23,6 +23,20 @@ function check(unit: string, exports: Record<string, unknown>): AccountingModule
   ) {
     throw problem('its fallback must be a finite number ≥ 0');
   }
+  const session = exports.session as Record<string, unknown> | undefined;
+  if (session !== undefined) {
+    const rates = typeof session === 'object' && session !== null ? Object.entries(session) : [];
+    const valid = rates.every(
+      ([name, rate]) =>
+        ['perStart', 'perByte', 'perMs'].includes(name) &&
+        typeof rate === 'number' &&
+        Number.isFinite(rate) &&
+        rate >= 0,
+    );
+    if (rates.length === 0 || !valid) {
+      throw problem('its session must give perStart, perByte and/or perMs as finite numbers ≥ 0');
+    }
+  }
   return exports as unknown as AccountingModule;
 }
 

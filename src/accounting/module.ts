@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { SessionRates } from '../store/adapter.ts';
 
 /**
  * How an exchange ended: `complete` (the client got the whole answer) or `client_gone` (it left
@@ -56,4 +57,9 @@ export interface AccountingModule {
   usageSpecification: UsageSpecification;
   count(exchange: Exchange): number | Promise<number>;
   fallback?: number;
+  /**
+   * How the unit meters a session of a service that is not HTTP (the adapter API): per started
+   * session, per byte an update adds, per millisecond open. A unit without it cannot sell one.
+   */
+  session?: Partial<SessionRates>;
 }

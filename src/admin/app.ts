@@ -25,6 +25,8 @@ export interface AdminAppOptions {
   port(): number;
   log: Logger;
   clock: Clock;
+  /** The units that can meter an adapter session. */
+  adapterUnits: readonly string[];
 }
 
 const onlyMethod =
@@ -46,6 +48,7 @@ export function createAdminApp(options: AdminAppOptions): Express {
   const buys = {
     store,
     units: config.modules.accounting,
+    adapterUnits: options.adapterUnits,
     refreshRouting: options.refreshRouting,
     log,
     ...(options.beforeRevoke ? { beforeRevoke: options.beforeRevoke } : {}),

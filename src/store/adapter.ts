@@ -85,37 +85,48 @@ export interface AdapterStore {
   /** No-op for an unknown or revoked client key. */
   setClientReady(clientKey: string): Promise<void>;
   /**
-   * Applies a session event and the usage it meters (by the buy's unit: `megabyte` the units
-   * added since the last update ÷ 2^20, `millisecond` the session's time since it was last
-   * metered, `call` 1 per started session) in one atomic step: an update repeating the last total
-   * adds nothing, a total below it starts a new count.
+   * Applies a session event and the usage it meters (by the session rates of the buy's unit,
+   * given when the store was opened: per started session, per unit added since the last update,
+   * per millisecond since the session was last metered) in one atomic step: an update repeating
+   * the last total adds nothing, a total below it starts a new count.
    */
   recordSession(clientKey: string, event: SessionEvent, nowMs: number): Promise<SessionOutcome>;
 }
 
-/** Units an adapter service can be sold by. */
-export const ADAPTER_UNITS = ['megabyte', 'millisecond', 'call'] as const;
+/**
+ * How a unit meters an adapter session (declared by its accounting module): an amount per started
+ * session, per unit (byte) an update adds, per millisecond the session was open.
+ */
+export interface SessionRates {
+  perStart: number;
+  perByte: number;
+  perMs: number;
+}
 
-const BYTES_PER_MEGABYTE = 1024 * 1024;
+/** The session rates of every unit an adapter service can be sold by. */
+export type SessionRateTable = Readonly<Record<string, SessionRates>>;
+
+const NO_RATES: SessionRates = { perStart: 0, perByte: 0, perMs: 0 };
 
 /**
  * The new session state and the usage of one event: the one rule both stores apply (SQLite in
  * its transaction; Redis in Lua, sessionLua mirrors it).
  */
 export function applySessionEvent(
-  unit: string,
+  rates: SessionRates | undefined,
   session: AdapterSession | undefined,
   event: SessionEvent,
   nowMs: number,
 ): { session: AdapterSession | undefined; amount: number } {
+  const { perStart, perByte, perMs } = rates ?? NO_RATES;
   const openTime = session?.open ? Math.max(0, nowMs - session.countedAt) : 0;
-  const timeAmount = unit === 'millisecond' ? openTime : 0;
+  const timeAmount = openTime * perMs;
   switch (event.kind) {
     case 'start':
       // A session left open (no stopSession) ends here, its time metered.
       return {
         session: { total: 0, countedAt: nowMs, open: true },
-        amount: timeAmount + (unit === 'call' ? 1 : 0),
+        amount: timeAmount + perStart,
       };
     case 'stop':
       return session?.open
@@ -124,8 +135,7 @@ export function applySessionEvent(
     case 'update': {
       if (!session?.open || event.units === session.total) return { session, amount: 0 };
       const added = event.units > session.total ? event.units - session.total : event.units;
-      const amount =
-        unit === 'megabyte' ? added / BYTES_PER_MEGABYTE : unit === 'millisecond' ? openTime : 0;
+      const amount = added * perByte + timeAmount;
       return { session: { total: event.units, countedAt: nowMs, open: true }, amount };
     }
   }

@@ -1,5 +1,6 @@
 import type { Config } from '../../config.ts';
 import type { Clock } from '../clock.ts';
+import type { SessionRateTable } from './adapter.ts';
 import type { RedisConnectionOptions } from './redis/connection.ts';
 import type { CheckpointerOptions } from './sqlite/checkpointer.ts';
 import type { Store } from './store.ts';
@@ -11,6 +12,8 @@ export interface OpenStoreOptions {
   sqliteCheckpoints?: CheckpointerOptions;
   /** For lock expiry and dates the store writes itself. */
   clock?: Clock;
+  /** How each unit meters an adapter session (the modules' `session`); none: sessions meter nothing. */
+  sessionRates?: SessionRateTable;
 }
 
 /** The Redis connection the configuration names: one server, a Sentinel group or a Cluster. */
@@ -51,6 +54,7 @@ export async function openStore(
       ...redisConnectionOptions(database),
       failFast: options.failFast ?? false,
       ...(options.clock && { clock: options.clock }),
+      ...(options.sessionRates && { sessionRates: options.sessionRates }),
     });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
@@ -59,5 +63,6 @@ export async function openStore(
     ...(database.sqlite_driver !== 'auto' && { driver: database.sqlite_driver }),
     ...(options.clock && { clock: options.clock }),
     ...(options.sqliteCheckpoints && { backgroundCheckpoints: options.sqliteCheckpoints }),
+    ...(options.sessionRates && { sessionRates: options.sessionRates }),
   });
 }

@@ -7,6 +7,7 @@ import { closeClient, connectRedis } from '../../src/store/redis/connection.ts';
 import { openRedisStore } from '../../src/store/redis/index.ts';
 import { eventually } from '../support/client.ts';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
+import { SESSION_RATES } from '../support/session-rates.ts';
 import { storeContract } from './contract/index.ts';
 
 let cluster: RedisCluster;
@@ -24,7 +25,7 @@ const databaseOf = (prefix: string): Config['database'] => ({
   redis_prefix: prefix,
 });
 const openWithPrefix = (prefix: string) =>
-  openRedisStore(redisConnectionOptions(databaseOf(prefix)));
+  openRedisStore({ ...redisConnectionOptions(databaseOf(prefix)), sessionRates: SESSION_RATES });
 
 storeContract('Redis Cluster', {
   async create() {

@@ -6,6 +6,7 @@ import { redisConnectionOptions } from '../../src/store/open.ts';
 import { openRedisStore } from '../../src/store/redis/index.ts';
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { addOneBuy } from '../support/seed.ts';
+import { SESSION_RATES } from '../support/session-rates.ts';
 import { storeContract } from './contract/index.ts';
 
 let server: RedisServer;
@@ -24,7 +25,7 @@ const databaseOf = (prefix: string): Config['database'] => ({
   redis_prefix: prefix,
 });
 const openWithPrefix = (prefix: string) =>
-  openRedisStore(redisConnectionOptions(databaseOf(prefix)));
+  openRedisStore({ ...redisConnectionOptions(databaseOf(prefix)), sessionRates: SESSION_RATES });
 
 storeContract('Redis', {
   async create() {

@@ -8,6 +8,7 @@ import type { SqliteDriverName } from '../../src/store/sqlite/driver.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/open-database.ts';
 import { migrations } from '../../src/store/sqlite/schema.ts';
+import { SESSION_RATES } from '../support/session-rates.ts';
 import { usableSqliteDrivers } from '../support/sqlite-drivers.ts';
 import { storeContract } from './contract/index.ts';
 
@@ -19,6 +20,7 @@ const open = (filename: string, driver?: SqliteDriverName) =>
   openSqliteStore({
     filename,
     driver,
+    sessionRates: SESSION_RATES,
     backgroundCheckpoints: {
       intervalMs: 10,
       onError: (message) => {

@@ -12,6 +12,7 @@ import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite/open-database.ts';
 import { schemaVersion } from '../../src/store/sqlite/schema.ts';
 import type { Store } from '../../src/store/store.ts';
+import { SESSION_RATES } from './session-rates.ts';
 
 type Driver = 'node:sqlite' | 'better-sqlite3' | undefined;
 
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
   if (!action || !filename) throw new Error('usage: sqlite-file-tool <action> <file> [driver]');
   const driver = driverArgument as Driver;
   if (action === 'quiet') return quiet(filename, driver);
-  const store = openSqliteStore({ filename, driver });
+  const store = openSqliteStore({ filename, driver, sessionRates: SESSION_RATES });
   try {
     if (action === 'seed') await seed(store);
     else if (action === 'change') await change(store);

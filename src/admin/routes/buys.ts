@@ -4,13 +4,14 @@ import { generateApiKey } from '../../buys/api-key.ts';
 import { isProxyError, proxyError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { pathOfUrl, resolveService } from '../../services/resolve-service.ts';
-import { ADAPTER_UNITS } from '../../store/adapter.ts';
 import type { Buy, Store } from '../../store/store.ts';
 import { deleteBuySchema, newBuySchema, parseBody } from '../schemas.ts';
 
 export interface BuyRouteOptions {
   store: Store;
   units: readonly string[];
+  /** The units that can meter an adapter session. */
+  adapterUnits: readonly string[];
   /** Makes a change visible to this proxy's routing before the marketplace hears it is done. */
   refreshRouting(): Promise<void>;
   /** Runs before a buy ends (the Orion support cancels the buy's subscriptions here). */
@@ -35,8 +36,8 @@ export function newBuyRoute(options: BuyRouteOptions): RequestHandler {
     const { path, service } = await serviceOf(options.store, body.productSpecification.url);
     if (!service) throw proxyError('ADMIN_UNKNOWN_SERVICE', path);
     const unit = body.productSpecification.unit;
-    if (service.adapter && !(ADAPTER_UNITS as readonly string[]).includes(unit)) {
-      throw proxyError('ADAPTER_UNIT', unit, ADAPTER_UNITS.join(', '));
+    if (service.adapter && !options.adapterUnits.includes(unit)) {
+      throw proxyError('ADAPTER_UNIT', unit, options.adapterUnits.join(', '));
     }
     const buy = await options.store.addBuy({
       apiKey: generateApiKey(),

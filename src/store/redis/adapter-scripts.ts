@@ -56,7 +56,8 @@ export const adapterScripts = {
   ),
 
   // ARGV[2]: client key, ARGV[3]: start, update or stop, ARGV[4]: the update's units, ARGV[5]:
-  // now (epoch ms). Answers {result, amount}: the rule of applySessionEvent (store/adapter.ts).
+  // now (epoch ms), ARGV[6]: the session rates per unit (JSON). Answers {result, amount}: the rule
+  // of applySessionEvent (store/adapter.ts).
   recordSession: script(
     ['clients', 'buys', 'pending', 'identities', 'ended-clients'],
     `${removeBuy}
@@ -70,14 +71,14 @@ export const adapterScripts = {
     local s = buy.session
     local open = s ~= nil and s.open
     if not revoked and event == 'update' and not open then return {'no-session', '0'} end
+    local rates = cjson.decode(ARGV[6])[buy.unit] or {}
+    local perStart, perByte, perMs = rates.perStart or 0, rates.perByte or 0, rates.perMs or 0
     local openTime = 0
     if open then openTime = math.max(0, now - s.countedAt) end
-    local timeAmount = 0
-    if buy.unit == 'millisecond' then timeAmount = openTime end
+    local timeAmount = openTime * perMs
     local amount = 0
     if event == 'start' then
-      amount = timeAmount
-      if buy.unit == 'call' then amount = amount + 1 end
+      amount = timeAmount + perStart
       s = { total = '0', countedAt = now, open = true }
       buy.ready = true
     elseif event == 'stop' then
@@ -88,8 +89,7 @@ export const adapterScripts = {
     elseif open and units ~= tonumber(s.total) then
       local added = units
       if units > tonumber(s.total) then added = units - tonumber(s.total) end
-      if buy.unit == 'megabyte' then amount = added / 1048576
-      elseif buy.unit == 'millisecond' then amount = openTime end
+      amount = added * perByte + timeAmount
       s = { total = exact(units), countedAt = now, open = true }
     end
     -- A deleted buy's session ends with the update that meters its last usage.

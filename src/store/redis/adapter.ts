@@ -1,4 +1,10 @@
-import type { AdapterClient, AdapterStore, Product, SessionOutcome } from '../adapter.ts';
+import type {
+  AdapterClient,
+  AdapterStore,
+  Product,
+  SessionOutcome,
+  SessionRateTable,
+} from '../adapter.ts';
 import type { RedisContext } from './connection.ts';
 import { parseBuy } from './rows.ts';
 
@@ -18,7 +24,12 @@ const toProduct = (productId: string, json: string): Product => {
 };
 
 /** Products, client credentials and sessions of adapter services in Redis. */
-export function redisAdapter({ redis, keys, change, durableRun }: RedisContext): AdapterStore {
+export function redisAdapter(
+  { redis, keys, change, durableRun }: RedisContext,
+  rates: SessionRateTable,
+): AdapterStore {
+  // The script picks the buy's unit from the table, inside the step that reads the buy.
+  const ratesJson = JSON.stringify(rates);
   const getClient = async (clientKey: string): Promise<AdapterClient | undefined> => {
     const apiKey = await redis.hget(keys.of('clients'), clientKey);
     const json = apiKey === null ? null : await redis.hget(keys.of('buys'), apiKey);
@@ -72,6 +83,7 @@ export function redisAdapter({ redis, keys, change, durableRun }: RedisContext):
         event.kind,
         units,
         nowMs,
+        ratesJson,
       ])) as [SessionOutcome['result'], string];
       return { result, amount: Number(amount) };
     },

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../../clock.ts';
+import type { SessionRateTable } from '../adapter.ts';
 import type { Store } from '../store.ts';
 import { redisAdapter } from './adapter.ts';
 import { redisBuys } from './buys.ts';
@@ -21,6 +22,8 @@ import { redisWindows } from './windows.ts';
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** For the dates the store writes itself (default: the system clock). */
   clock?: Clock;
+  /** How each unit meters an adapter session (none: sessions meter nothing). */
+  sessionRates?: SessionRateTable;
 }
 
 /** Brings a store of the first key layout into today's, once; a new store is marked current. */
@@ -61,7 +64,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     ...redisReporting(context),
     ...redisLocks(context),
     ...redisSubscriptions(context),
-    ...redisAdapter(context),
+    ...redisAdapter(context, options.sessionRates ?? {}),
     ...redisSettings(context),
     ...redisWindows(context),
     isAvailable: () => redis.status === 'ready',

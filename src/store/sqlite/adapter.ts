@@ -7,6 +7,7 @@ import {
   type Product,
   type SessionEvent,
   type SessionOutcome,
+  type SessionRateTable,
 } from '../adapter.ts';
 import type { SqliteDatabase } from './driver.ts';
 import { DELETE_SPENT_REVOKED } from './rows.ts';
@@ -62,7 +63,7 @@ const toClient = (row: ClientRow): AdapterClient => ({
 });
 
 /** Products, client credentials and sessions of adapter services in SQLite. */
-export function sqliteAdapter(db: SqliteDatabase): AdapterStore {
+export function sqliteAdapter(db: SqliteDatabase, rates: SessionRateTable): AdapterStore {
   const sql = {
     service: db.prepare<[string], { adapter: number }>(
       'SELECT adapter FROM services WHERE public_path = ?',
@@ -104,7 +105,7 @@ export function sqliteAdapter(db: SqliteDatabase): AdapterStore {
       if (!revoked && event.kind === 'update' && !current?.open) {
         return { result: 'no-session', amount: 0 };
       }
-      const applied = applySessionEvent(row.unit, current, event, nowMs);
+      const applied = applySessionEvent(rates[row.unit], current, event, nowMs);
       // A deleted buy's session ends with the update that meters its last usage.
       const session = applied.session && {
         ...applied.session,

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../../clock.ts';
 import { proxyError } from '../../errors.ts';
+import type { SessionRateTable } from '../adapter.ts';
 import type { Store } from '../store.ts';
 import { sqliteAdapter } from './adapter.ts';
 import { sqliteBuys } from './buys.ts';
@@ -28,6 +29,8 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: CheckpointerOptions;
   /** For lock expiry (default: the system clock). */
   clock?: Clock;
+  /** How each unit meters an adapter session (none: sessions meter nothing). */
+  sessionRates?: SessionRateTable;
   /** The library that runs SQLite (default: node:sqlite where this Node has it). */
   driver?: SqliteDriverName | undefined;
 }
@@ -95,7 +98,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteReporting(db),
     ...sqliteLocks(db, options.clock ?? systemClock),
     ...sqliteSubscriptions(db),
-    ...sqliteAdapter(db),
+    ...sqliteAdapter(db, options.sessionRates ?? {}),
     ...sqliteSettings(db),
     ...sqliteWindows(db),
     isAvailable: () => db.open,
