@@ -101,7 +101,13 @@ export async function startProxy(
   });
   const { metrics } = ops;
   recorder = createUsageRecorder({ store, log, metrics, clock, windowMs: usageWindowMs(config) });
-  const meters = createMeters({ recorder, log, metrics, timeoutMs: config.modules.timeout });
+  const meters = createMeters({
+    ...{ recorder, log, metrics, timeoutMs: config.modules.timeout },
+    recordFault: (apiKey, reason) =>
+      void store.recordMeterFault(apiKey, reason).catch((error: unknown) => {
+        log.warn({ err: (error as Error).message }, 'could not keep a meter fault');
+      }),
+  });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
   const tokens = createConfiguredTokens({ config, clock, log, metrics, idm: overrides.idm });
   const accessLog = config.log.access_log

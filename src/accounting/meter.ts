@@ -59,6 +59,8 @@ export interface MeterParts {
   metrics?: MeterMetrics | undefined;
   /** Milliseconds an asynchronous `count` may take before its fallback is recorded. */
   timeoutMs: number;
+  /** Keeps the fault with the buy, for `cli usage` (never rejects). */
+  recordFault?: (apiKey: string, reason: MeterFault) => void;
 }
 
 const NOTHING = Promise.resolve();
@@ -153,6 +155,7 @@ class ExchangeMeter implements Meter {
 
   private fallback(reason: MeterFault): Promise<void> {
     this.parts.metrics?.meterFault(this.module.unit, reason);
+    this.parts.recordFault?.(this.apiKey, reason);
     return this.commit(this.module.fallback ?? 0);
   }
 

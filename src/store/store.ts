@@ -76,6 +76,8 @@ export interface ReportableBuy extends Buy {
   outbox: OutboxRecord | undefined;
   revoked: boolean;
   reportStatus: ReportStatus | undefined;
+  /** Exchanges whose module failed to count, by reason; absent while there are none. */
+  meterFaults?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -197,6 +199,8 @@ export interface BuyStore {
 export interface ReportingStore {
   /** Every buy, active or revoked, with its usage and outbox, in purchase order. */
   listUsage(): Promise<ReportableBuy[]>;
+  /** Counts one exchange of the buy whose module failed to count (no-op for an unknown buy). */
+  recordMeterFault(apiKey: string, reason: string): Promise<void>;
   /**
    * The buy's record to send: the one already in its outbox, else a new one holding all its pending
    * usage (taken out of pending in the same atomic step), numbered with its correlation number and

@@ -8,9 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { loadAccountingModules } from '../../src/accounting/load-modules.ts';
 import type { AccountingModule } from '../../src/accounting/module.ts';
 import { usageSpecificationFor } from '../../src/accounting/usage-specification.ts';
-import { request } from '../support/client.ts';
+import { cli } from '../support/cli.ts';
+import { eventually, request } from '../support/client.ts';
 import { freePort } from '../support/free-port.ts';
 import { type ProxyFixture, startProxyFixture } from '../support/proxy-fixture.ts';
+import { databaseEnv } from '../support/proxy-process.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
 const faulty: Record<string, [AccountingModule['count'], string]> = {
@@ -30,7 +32,9 @@ const backends = storeBackends();
 for (const backend of backends) {
   describe(`module faults on ${backend.name}`, () => {
     let f: ProxyFixture;
+    let database: ReturnType<typeof backend.database>;
     before(async () => {
+      database = backend.database();
       const modules = new Map(await loadAccountingModules(['call', 'megabyte', 'millisecond']));
       for (const [unit, [count]] of Object.entries(faulty)) {
         const fallback = unit === 'throws' ? 2 : undefined;
@@ -42,7 +46,7 @@ for (const backend of backends) {
         });
       }
       f = await startProxyFixture(
-        backend.database(),
+        database,
         {
           ACCOUNTING_PROXY_MODULE_TIMEOUT: '30',
           ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
@@ -83,6 +87,17 @@ for (const backend of backends) {
           ),
         );
       }
+      // Kept with each buy, for the operator: cli usage shows them.
+      await eventually(async () => {
+        const faults = (await f.store.listUsage()).filter((buy) => buy.meterFaults);
+        return faults.length === Object.keys(faulty).length;
+      });
+      const table = await cli(databaseEnv(database), 'usage');
+      assert.equal(table.code, 0, table.stderr);
+      const lines = table.stdout.split('\n');
+      assert.match(lines[0] ?? '', /REPORTING\s+METER FAULTS$/);
+      assert.match(lines.find((line) => line.includes('o-hangs')) ?? '', /timeout 1$/);
+      assert.match(lines.find((line) => line.includes('o-call')) ?? '', /\s-$/);
       // And the proxy meters everyone else as before.
       assert.equal((await request(`${f.url}/svc/echo/x`, { headers: f.buyer() })).status, 200);
       const calls = (await f.store.listUsage()).find((buy) => buy.apiKey === 'key-call');

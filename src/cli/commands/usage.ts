@@ -9,6 +9,11 @@ const outboxState = (buy: ReportableBuy) =>
     ? `#${buy.outbox.correlationNumber} ${buy.outbox.value} since ${buy.outbox.date}`
     : '-';
 
+const faultsOf = (buy: ReportableBuy) =>
+  Object.entries(buy.meterFaults ?? {})
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(', ') || '-';
+
 export function registerUsage(program: Command, io: CliIo): void {
   program
     .command('usage')
@@ -42,6 +47,9 @@ export function registerUsage(program: Command, io: CliIo): void {
             'STATE',
             'REPORTING',
           ];
+          // Shown once a module has failed to count for some buy: the operator has a module to fix.
+          const faulted = buys.some((b) => b.meterFaults);
+          if (faulted) headers.push('METER FAULTS');
           const rows = buys.map((b) => [
             b.customer,
             b.orderId,
@@ -53,6 +61,7 @@ export function registerUsage(program: Command, io: CliIo): void {
             outboxState(b),
             b.revoked ? 'ended' : 'active',
             describeReporting(reportingStateOf(b)),
+            ...(faulted ? [faultsOf(b)] : []),
           ]);
           for (const line of formatTable(headers, rows)) print(line);
         }

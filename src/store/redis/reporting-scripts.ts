@@ -99,6 +99,18 @@ export const reportingScripts = {
     return 'OK'`,
   ),
 
+  // ARGV[2]: apiKey, ARGV[3]: the reason a module failed to count.
+  recordMeterFault: script(
+    ['buys'],
+    `local raw = redis.call('HGET', buys, ARGV[2])
+    if not raw then return 'OK' end
+    local buy = cjson.decode(raw)
+    buy.meterFaults = buy.meterFaults or {}
+    buy.meterFaults[ARGV[3]] = (buy.meterFaults[ARGV[3]] or 0) + 1
+    redis.call('HSET', buys, ARGV[2], cjson.encode(buy))
+    return 'OK'`,
+  ),
+
   // ARGV[2]: key, ARGV[3]: received at (ISO 8601), ARGV[4]: how many keys are kept. Each field of
   // the hash is a key, its value the JSON of {seq, receivedAt, state, checkedAt}.
   addMarketplaceKey: script(

@@ -32,6 +32,7 @@ export function redisReporting({
     },
     completeRecord: (apiKey, correlationNumber) =>
       durableChange('completeRecord', apiKey, correlationNumber),
+    recordMeterFault: (apiKey, reason) => change('recordMeterFault', apiKey, reason),
     setReportStatus: (apiKey, correlationNumber, status) =>
       change('setReportStatus', apiKey, correlationNumber, status ? JSON.stringify(status) : ''),
 

@@ -16,6 +16,7 @@ export interface BuyEntry extends Omit<Buy, 'apiKey' | 'access' | 'terms'> {
   seq: number;
   identity: string;
   revoked: boolean;
+  meterFaults?: Record<string, number>;
   correlationNumber: number;
   /** The amount of the record waiting for the marketplace, exact (%.17g). */
   outboxValue?: string;
@@ -78,6 +79,7 @@ export const toReportable = (
         },
   revoked: b.revoked,
   reportStatus: b.reportStatus === undefined ? undefined : JSON.parse(b.reportStatus),
+  ...(b.meterFaults === undefined ? {} : { meterFaults: b.meterFaults }),
   seq: b.seq,
 });
 

@@ -17,6 +17,11 @@ export function sqliteReporting(db: SqliteDatabase): ReportingStore {
   const sql = {
     usageRows: db.prepare<[], UsageRow>('SELECT * FROM buys ORDER BY seq'),
     usageRow: db.prepare<[string], UsageRow>('SELECT * FROM buys WHERE api_key = ?'),
+    // One statement: the increment is atomic however many proxies share the file.
+    addMeterFault: db.prepare(
+      `UPDATE buys SET meter_faults = json_set(coalesce(meter_faults, '{}'), '$."' || ? || '"',
+       coalesce(json_extract(meter_faults, '$."' || ? || '"'), 0) + 1) WHERE api_key = ?`,
+    ),
     fillOutbox: db.prepare(
       'UPDATE buys SET outbox_value = ?, outbox_date = ?, pending = pending - ? WHERE api_key = ?',
     ),
@@ -79,6 +84,9 @@ export function sqliteReporting(db: SqliteDatabase): ReportingStore {
 
   return {
     listUsage: async () => sql.usageRows.all().map(toReportable),
+    recordMeterFault: async (apiKey, reason) => {
+      sql.addMeterFault.run(reason, reason, apiKey);
+    },
     prepareRecord: async (apiKey, now) => prepareRecord.immediate(apiKey, now),
     completeRecord: async (apiKey, correlationNumber) =>
       completeRecord.immediate(apiKey, correlationNumber),

@@ -36,6 +36,7 @@ export interface UsageRow extends BuyRow {
   correlation_number: number;
   outbox_value: number | null;
   outbox_date: string | null;
+  meter_faults: string | null;
   last_record_date: string | null;
   revoked: number;
   report_status: string | null;
@@ -126,6 +127,7 @@ export const toReportable = (row: UsageRow): ReportableBuy => ({
         },
   revoked: row.revoked === 1,
   reportStatus: row.report_status === null ? undefined : JSON.parse(row.report_status),
+  ...(row.meter_faults === null ? {} : { meterFaults: JSON.parse(row.meter_faults) }),
 });
 
 export const withOutbox = (row: UsageRow) => {

@@ -147,6 +147,10 @@ export const migrations: readonly string[] = [
   -- The latest window taken into a record: later usage of it or before goes to the next one.
   ALTER TABLE buys ADD COLUMN last_window INTEGER;
   `,
+  // Exchanges whose accounting module failed to count, per reason: JSON {reason: count}.
+  `
+  ALTER TABLE buys ADD COLUMN meter_faults TEXT;
+  `,
 ];
 
 /** How many migrations the file has had. */

@@ -200,6 +200,28 @@ export function reportingContract({ store, reopen }: ContractContext): void {
   });
 
   describe('reporting data', () => {
+    test('counts the exchanges whose module failed to count, per buy and reason', async () => {
+      await store.addService(weather);
+      await store.addBuy(buy('k1'));
+      await store.addBuy(buy('k2'));
+      await Promise.all([
+        store.recordMeterFault('k1', 'timeout'),
+        store.recordMeterFault('k1', 'timeout'),
+        store.recordMeterFault('k1', 'threw'),
+        store.recordMeterFault('unknown', 'threw'),
+      ]);
+      await store.addUsage([{ apiKey: 'k1', amount: 2 }]);
+      const usage = await store.listUsage();
+      assert.deepEqual(usage.find((b) => b.apiKey === 'k1')?.meterFaults, { timeout: 2, threw: 1 });
+      assert.equal('meterFaults' in (usage.find((b) => b.apiKey === 'k2') ?? {}), false);
+      // Kept with the buy's other data, through its records.
+      await store.prepareRecord('k1', new Date('2026-12-06T10:00:00Z'));
+      const other = await reopen();
+      const k1 = (await other.listUsage()).find((b) => b.apiKey === 'k1');
+      assert.deepEqual(k1?.meterFaults, { timeout: 2, threw: 1 });
+      assert.equal(k1?.outbox?.value, 2);
+    });
+
     test('keeps one specification href per unit', async () => {
       assert.equal(await store.getSpecificationHref('call'), undefined);
       await store.setSpecificationHref('call', 'http://usage/spec/1');
