@@ -109,7 +109,7 @@ export async function startProxy(
       }),
   });
   const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
-  const tokens = createConfiguredTokens({ config, clock, log, metrics, idm: overrides.idm });
+  const tokens = await createConfiguredTokens({ config, clock, log, metrics, idm: overrides.idm });
   const accessLog = config.log.access_log
     ? (overrides.accessLog ?? stdoutAccessLog(clock.now))
     : undefined;

@@ -4,7 +4,6 @@ import type { Logger } from '../log.ts';
 import { type AccessTokens, createAccessTokens, type JwtMetrics } from './access-tokens.ts';
 import { createIdmClient, type IdmClient } from './idm-client.ts';
 import type { JwksMetrics } from './jwks.ts';
-import { createJwtVerifier } from './jwt-verifier.ts';
 import { createTokenValidator, type TokenMetrics } from './token-validator.ts';
 
 export interface ConfiguredTokenParts {
@@ -18,9 +17,10 @@ export interface ConfiguredTokenParts {
 
 /**
  * The access tokens the configuration accepts: Keyrock's, asked of the IdM; and, when JWT issuers
- * or Keyrock JWT secrets are set, JWTs verified here. Without either setting, exactly the IdM.
+ * or Keyrock JWT secrets are set, JWTs verified here. Without either setting, exactly the IdM, and
+ * jose (some 10 MB of memory) is not loaded.
  */
-export function createConfiguredTokens(parts: ConfiguredTokenParts): AccessTokens {
+export async function createConfiguredTokens(parts: ConfiguredTokenParts): Promise<AccessTokens> {
   const { config, clock, log, metrics } = parts;
   const { oauth2, jwt } = config;
   const idm = createTokenValidator({
@@ -30,6 +30,7 @@ export function createConfiguredTokens(parts: ConfiguredTokenParts): AccessToken
     metrics,
   });
   if (jwt.issuers.length === 0 && jwt.keyrock_secrets.length === 0) return idm;
+  const { createJwtVerifier } = await import('./jwt-verifier.ts');
   const verifier = createJwtVerifier({
     config: jwt,
     timeoutMs: oauth2.idm_timeout,
