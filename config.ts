@@ -103,6 +103,8 @@ export interface Config {
     accounting: string[];
     /** Milliseconds an asynchronous `count` may take before its fallback is recorded. */
     timeout: number;
+    /** Bytes the body taps of all exchanges together may hold. */
+    memory: number;
   };
   /** The marketplace the services are sold on (src/config/tmf.ts). */
   marketplace: { mode: MarketplaceMode };
@@ -193,7 +195,7 @@ export function defaultConfig(): Config {
       redis_cluster: [],
       redis_wait_replicas: 0,
     },
-    modules: { accounting: ['call', 'megabyte', 'millisecond'], timeout: 50 },
+    modules: { accounting: ['call', 'megabyte', 'millisecond'], timeout: 50, memory: 64 * 1024 * 1024 },
     marketplace: { mode: 'bae7' },
     tmf: defaultTmfConfig(),
     jwt: defaultJwtConfig(),
@@ -371,6 +373,12 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'modules.timeout',
     integer(1, 60_000),
     "milliseconds a module's asynchronous `count` may take; past it the module's fallback amount is recorded",
+  ),
+  variable(
+    'MODULE_MEMORY',
+    'modules.memory',
+    integer(0, 2 ** 40),
+    'bytes the body taps of all exchanges together may hold; a tap that finds none left is not attached',
   ),
   ...marketplaceVariables,
   variable(

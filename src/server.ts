@@ -8,6 +8,7 @@ import { loadAccountingModules } from './accounting/load-modules.ts';
 import { createMeters } from './accounting/meter.ts';
 import type { AccountingModule } from './accounting/module.ts';
 import { sessionRatesOf } from './accounting/session-rates.ts';
+import { createTapMemory } from './accounting/tap.ts';
 import { createUsageRecorder, type UsageRecorder } from './accounting/usage-recorder.ts';
 import { startAdapterApi } from './adapter/adapter-api.ts';
 import type { AdapterListener } from './adapter/adapter-listener.ts';
@@ -103,6 +104,7 @@ export async function startProxy(
   recorder = createUsageRecorder({ store, log, metrics, clock, windowMs: usageWindowMs(config) });
   const meters = createMeters({
     ...{ recorder, log, metrics, timeoutMs: config.modules.timeout },
+    tapMemory: createTapMemory(config.modules.memory),
     recordFault: (apiKey, reason) =>
       void store.recordMeterFault(apiKey, reason).catch((error: unknown) => {
         log.warn({ err: (error as Error).message }, 'could not keep a meter fault');

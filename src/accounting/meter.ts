@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { MeasuredAnswer } from './exchange.ts';
 import type { AccountingModule, Exchange, ExchangeOutcome } from './module.ts';
+import { openTap, Tap, type TapMemory, type TapPlan, type TapResult } from './tap.ts';
 import type { UsageRecorder } from './usage-recorder.ts';
 
 /** The request as it arrived: what a meter is started from. */
@@ -35,8 +36,15 @@ export interface MeterMetrics {
   meterFault(unit: string, reason: MeterFault): void;
 }
 
+/** Sees a body's chunks once they have been passed on. */
+export type ChunkObserver = (chunk: Buffer) => void;
+
 /** The metering of one exchange, from its request head to its end. */
 export interface Meter {
+  /** The module's tap on the request body, if it wants one for this exchange. */
+  tapRequest(): ChunkObserver | undefined;
+  /** The module's tap on the response body, if it wants one for this answer. */
+  tapResponse(status: number, headers: IncomingHttpHeaders): ChunkObserver | undefined;
   /**
    * Counts the exchange with the module and records the amount, once. Resolves when it is
    * committed (never rejects: a module's fault records its fallback instead).
@@ -59,6 +67,8 @@ export interface MeterParts {
   metrics?: MeterMetrics | undefined;
   /** Milliseconds an asynchronous `count` may take before its fallback is recorded. */
   timeoutMs: number;
+  /** Bytes all taps together may hold (ACCOUNTING_PROXY_MODULE_MEMORY). */
+  tapMemory: TapMemory;
   /** Keeps the fault with the buy, for `cli usage` (never rejects). */
   recordFault?: (apiKey: string, reason: MeterFault) => void;
 }
@@ -67,6 +77,8 @@ const NOTHING = Promise.resolve();
 
 class ExchangeMeter implements Meter {
   private ended: Promise<void> | undefined;
+  private requestTap: Tap | TapResult | undefined;
+  private responseTap: Tap | TapResult | undefined;
 
   constructor(
     private readonly parts: MeterParts,
@@ -77,12 +89,49 @@ class ExchangeMeter implements Meter {
     private readonly tally: MeterTally | undefined,
   ) {}
 
+  tapRequest(): ChunkObserver | undefined {
+    const plan = this.module.tapRequest?.(this.head);
+    return plan && this.attach(plan, this.head.headers['content-encoding'], 'request');
+  }
+
+  tapResponse(status: number, headers: IncomingHttpHeaders): ChunkObserver | undefined {
+    const plan = this.module.tapResponse?.({ status, headers, request: this.head });
+    return plan && this.attach(plan, headers['content-encoding'], 'response');
+  }
+
+  private attach(
+    plan: TapPlan,
+    encoding: string | string[] | undefined,
+    side: 'request' | 'response',
+  ): ChunkObserver | undefined {
+    const contentEncoding = typeof encoding === 'string' ? encoding : undefined;
+    const tap = openTap(plan, contentEncoding, this.parts.tapMemory);
+    if (side === 'request') this.requestTap = tap;
+    else this.responseTap = tap;
+    return tap instanceof Tap ? (chunk) => tap.write(chunk) : undefined;
+  }
+
   end(end: ExchangeEnd): Promise<void> {
-    this.ended ??= this.count(end);
+    if (this.ended) return this.ended;
+    const { requestTap, responseTap } = this;
+    if (!requestTap && !responseTap) {
+      this.ended = this.count(end, undefined, undefined);
+      return this.ended;
+    }
+    const clientGone = end.outcome !== 'complete';
+    const finish = (tap: Tap | TapResult | undefined) =>
+      tap instanceof Tap ? tap.finish(clientGone) : Promise.resolve(tap);
+    this.ended = Promise.all([finish(requestTap), finish(responseTap)]).then(
+      ([request, response]) => this.count(end, request, response),
+    );
     return this.ended;
   }
 
-  private count(end: ExchangeEnd): Promise<void> {
+  private count(
+    end: ExchangeEnd,
+    requestTap: TapResult | undefined,
+    responseTap: TapResult | undefined,
+  ): Promise<void> {
     const { head } = this;
     const exchange: Exchange = {
       request: {
@@ -95,6 +144,8 @@ class ExchangeMeter implements Meter {
       elapsedMs: end.elapsedMs,
       outcome: end.outcome,
     };
+    if (requestTap) exchange.request.tap = requestTap;
+    if (responseTap) exchange.response = { ...end.answer, tap: responseTap };
     let counted: number | Promise<number>;
     try {
       counted = this.module.count(exchange);

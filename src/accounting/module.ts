@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SessionRates } from '../store/adapter.ts';
+import type { TapPlan, TapResult } from './tap.ts';
 
 /**
  * How an exchange ended: `complete` (the client got the whole answer) or `client_gone` (it left
@@ -16,12 +17,16 @@ export interface Exchange {
     headers: IncomingHttpHeaders;
     /** Request body bytes forwarded to the backend. */
     bytes: number;
+    /** What the module's request tap saw, when it has one for this exchange. */
+    tap?: TapResult;
   };
   response: {
     status: number;
     headers: IncomingHttpHeaders;
     /** Response body bytes sent to the client. */
     bytes: number;
+    /** What the module's response tap saw, when it has one for this exchange. */
+    tap?: TapResult;
   };
   /** Milliseconds from forwarding the request until the last response byte. */
   elapsedMs: number;
@@ -62,4 +67,20 @@ export interface AccountingModule {
    * session, per byte an update adds, per millisecond open. A unit without it cannot sell one.
    */
   session?: Partial<SessionRates>;
+  /** A tap on the request body for this exchange, decided on its head; none: no cost at all. */
+  tapRequest?(head: TapRequestHead): TapPlan | undefined;
+  /** A tap on the response body, decided on the answer's status and headers. */
+  tapResponse?(head: TapResponseHead): TapPlan | undefined;
+}
+
+export interface TapRequestHead {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface TapResponseHead {
+  status: number;
+  headers: IncomingHttpHeaders;
+  request: TapRequestHead;
 }

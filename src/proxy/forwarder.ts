@@ -1,9 +1,4 @@
-import type {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  OutgoingHttpHeaders,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
@@ -13,41 +8,7 @@ import { Agent } from '../http/undici-agent.ts';
 import { errorCode, upstreamFailure } from '../http/upstream-failure.ts';
 import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
-
-export interface ForwardTarget {
-  /** `http://host:port` of the backend. */
-  origin: string;
-  /** Path and query sent to the backend, byte for byte. */
-  path: string;
-  /** Headers set for the backend over the client's (the identity headers). */
-  headers: Readonly<OutgoingHttpHeaders>;
-}
-
-/** The backend's answer, its headers already cleaned of hop-by-hop fields. */
-export interface BackendAnswer {
-  status: number;
-  headers: IncomingHttpHeaders;
-}
-
-/** Body bytes of one exchange: sent to the backend, and of the answer. */
-export interface ExchangeBytes {
-  request: number;
-  response: number;
-}
-
-/** How a metered exchange ends; the forwarder relays the body itself. */
-export interface ExchangeHooks {
-  /**
-   * The backend's body has ended. The client's last byte waits until the returned promise
-   * resolves, so a client never holds a complete answer that was not billed.
-   */
-  beforeEnd(answer: BackendAnswer, bytes: ExchangeBytes): Promise<void>;
-  /**
-   * The exchange ended before its last byte: `bytes.response` is what the client got, and
-   * `backendFailed` says whether the backend broke it off (rather than the client leaving).
-   */
-  onIncomplete(answer: BackendAnswer, bytes: ExchangeBytes, backendFailed: boolean): void;
-}
+import type { BackendAnswer, ExchangeHooks, ForwardTarget } from './exchange-hooks.ts';
 
 export interface Forwarder {
   /**
@@ -87,6 +48,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private backendFailed = false;
   private done = false;
   private drainListening = false;
+  private observer: ((chunk: Buffer) => void) | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -120,6 +82,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     try {
       this.res.writeHead(status, statusMessage, answer.headers);
+      this.observer = this.hooks?.observeResponse?.(answer);
     } catch (error) {
       // A header Node refuses to write (an invalid character from the backend, say).
       this.answer = undefined;
@@ -131,9 +94,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.received += chunk.length;
     if (this.expectedBytes !== undefined && this.received >= this.expectedBytes) {
       this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
+      // Its tap must see it before the usage is counted, which the client's last byte waits for.
+      this.observer?.(chunk);
       return;
     }
-    if (!this.res.write(chunk)) {
+    const passed = this.res.write(chunk);
+    this.observer?.(chunk);
+    if (!passed) {
       controller.pause();
       if (!this.drainListening) {
         this.drainListening = true;
@@ -210,10 +177,15 @@ class Exchange implements Dispatcher.DispatchHandler {
  * The request body as undici reads it, counted on the way. A 'data' listener would start the
  * stream flowing before undici is connected and lose what it emitted meanwhile.
  */
-async function* countedBody(req: IncomingMessage, exchange: Exchange): AsyncGenerator<Buffer> {
+async function* countedBody(
+  req: IncomingMessage,
+  exchange: Exchange,
+  observe: ((chunk: Buffer) => void) | undefined,
+): AsyncGenerator<Buffer> {
   for await (const chunk of req) {
     exchange.requestBytes += (chunk as Buffer).length;
     yield chunk as Buffer;
+    observe?.(chunk as Buffer);
   }
 }
 
@@ -269,7 +241,7 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
       headers.host = hostOf(target.origin);
       headers['x-request-id'] = trace.id;
       const exchange = new Exchange(req, res, hooks, trace, log);
-      const body = hasBody ? countedBody(req, exchange) : null;
+      const body = hasBody ? countedBody(req, exchange, hooks?.observeRequest?.()) : null;
       trace.upstreamStartedAt = trace.clock.monotonic();
       try {
         agent.dispatch(

@@ -20,7 +20,8 @@ import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
 import { backendTarget } from '../services/backend-target.ts';
 import type { Buy, Service, Store } from '../store/store.ts';
-import type { BackendAnswer, ExchangeBytes, ExchangeHooks, Forwarder } from './forwarder.ts';
+import type { BackendAnswer, ExchangeBytes, ExchangeHooks } from './exchange-hooks.ts';
+import type { Forwarder } from './forwarder.ts';
 import type { RoutingSync } from './routing-sync.ts';
 import type { Route } from './routing-table.ts';
 
@@ -210,7 +211,7 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         elapsedMs: clock.monotonic() - started,
         outcome,
       });
-    return {
+    const hooks: ExchangeHooks = {
       beforeEnd: (answer, bytes) => end(answer, bytes, 'complete'),
       onIncomplete(answer, bytes, backendFailed) {
         // A client that left mid-body pays for what it was sent; a backend that broke off
@@ -218,6 +219,12 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         if (!backendFailed) void end(answer, bytes, 'client_gone');
       },
     };
+    // A module without taps costs the exchange nothing more.
+    if (metering.module.tapRequest) hooks.observeRequest = () => meter.tapRequest();
+    if (metering.module.tapResponse) {
+      hooks.observeResponse = (answer) => meter.tapResponse(answer.status, answer.headers);
+    }
+    return hooks;
   }
 
   const settle = (

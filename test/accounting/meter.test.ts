@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createMeters, type ExchangeEnd, type MeterFault } from '../../src/accounting/meter.ts';
 import type { AccountingModule, Exchange } from '../../src/accounting/module.ts';
+import { createTapMemory } from '../../src/accounting/tap.ts';
 import type { UsageRecorder } from '../../src/accounting/usage-recorder.ts';
 import { usageSpecificationFor } from '../../src/accounting/usage-specification.ts';
 import { createLogger } from '../../src/log.ts';
@@ -35,6 +36,7 @@ function parts(timeoutMs = 50) {
     log,
     metrics: { meterFault: (unit, reason) => faults.push([unit, reason]) },
     timeoutMs,
+    tapMemory: createTapMemory(1024 * 1024),
   });
   return { meters, records, faults, warnings };
 }

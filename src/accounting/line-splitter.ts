@@ -1,0 +1,65 @@
+/**
+ * Splits a byte stream into lines the way Server-Sent Events and NDJSON end them (LF, CRLF or a
+ * lone CR), wherever the chunks happen to be cut, a CRLF split across two chunks included. Lines
+ * are decoded as UTF-8 whole, so a character cut between chunks is never broken. A line longer
+ * than `maxLine` bytes stops the splitter (`overflowed`): what follows cannot be trusted.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private afterCR = false;
+  overflowed = false;
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLine: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let i = 0; i < chunk.length && !this.overflowed; i++) {
+      const byte = chunk[i];
+      if (byte !== 0x0a && byte !== 0x0d) continue;
+      // The LF of a CRLF whose CR ended the previous line.
+      if (byte === 0x0a && this.afterCR && i === start && this.pendingBytes === 0) {
+        this.afterCR = false;
+        start = i + 1;
+        continue;
+      }
+      this.emit(chunk.subarray(start, i));
+      this.afterCR = byte === 0x0d;
+      start = i + 1;
+    }
+    if (this.overflowed || start >= chunk.length) return;
+    this.afterCR = false;
+    this.keep(chunk.subarray(start));
+  }
+
+  /** The last line, if the stream did not end with a line break. */
+  end(): void {
+    if (!this.overflowed && this.pendingBytes > 0) this.emit(Buffer.alloc(0));
+  }
+
+  private keep(piece: Buffer): void {
+    this.pendingBytes += piece.length;
+    if (this.pendingBytes > this.maxLine) {
+      this.overflowed = true;
+      this.pending = [];
+      return;
+    }
+    // A copy: the chunk belongs to the stream, which may reuse its memory.
+    this.pending.push(Buffer.from(piece));
+  }
+
+  private emit(piece: Buffer): void {
+    if (this.pendingBytes + piece.length > this.maxLine) {
+      this.overflowed = true;
+      this.pending = [];
+      return;
+    }
+    const whole = this.pendingBytes === 0 ? piece : Buffer.concat([...this.pending, piece]);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.onLine(whole.toString('utf8'));
+  }
+}

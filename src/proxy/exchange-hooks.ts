@@ -1,0 +1,41 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** What the forwarder and the one who meters an exchange tell each other. */
+export interface ForwardTarget {
+  /** `http://host:port` of the backend. */
+  origin: string;
+  /** Path and query sent to the backend, byte for byte. */
+  path: string;
+  /** Headers set for the backend over the client's (the identity headers). */
+  headers: Readonly<OutgoingHttpHeaders>;
+}
+
+/** The backend's answer, its headers already cleaned of hop-by-hop fields. */
+export interface BackendAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+/** Body bytes of one exchange: sent to the backend, and of the answer. */
+export interface ExchangeBytes {
+  request: number;
+  response: number;
+}
+
+/** How a metered exchange ends; the forwarder relays the body itself. */
+export interface ExchangeHooks {
+  /**
+   * The backend's body has ended. The client's last byte waits until the returned promise
+   * resolves, so a client never holds a complete answer that was not billed.
+   */
+  beforeEnd(answer: BackendAnswer, bytes: ExchangeBytes): Promise<void>;
+  /**
+   * The exchange ended before its last byte: `bytes.response` is what the client got, and
+   * `backendFailed` says whether the backend broke it off (rather than the client leaving).
+   */
+  onIncomplete(answer: BackendAnswer, bytes: ExchangeBytes, backendFailed: boolean): void;
+  /** Sees each request body chunk once undici has taken it (a module's tap), if set. */
+  observeRequest?(): ((chunk: Buffer) => void) | undefined;
+  /** Sees each response body chunk once it is passed to the client, if set. */
+  observeResponse?(answer: BackendAnswer): ((chunk: Buffer) => void) | undefined;
+}
