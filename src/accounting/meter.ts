@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { MeasuredAnswer } from './exchange.ts';
 import type { AccountingModule, Exchange, ExchangeOutcome } from './module.ts';
+import { faultReasonOf } from './module-fault.ts';
 import { openTap, Tap, type TapMemory, type TapPlan, type TapResult } from './tap.ts';
 import type { UsageRecorder } from './usage-recorder.ts';
 
@@ -30,7 +31,11 @@ export interface MeterTally {
 }
 
 /** Why a module's count was replaced by its fallback. */
-export type MeterFault = 'threw' | 'timeout' | 'invalid_amount';
+/**
+ * Why a module's count was replaced by its fallback: it threw, took too long, answered no finite
+ * amount ≥ 0, or named a fault of its own (a ModuleFault, e.g. `no_usage`).
+ */
+export type MeterFault = 'threw' | 'timeout' | 'invalid_amount' | (string & {});
 
 export interface MeterMetrics {
   meterFault(unit: string, reason: MeterFault): void;
@@ -150,7 +155,7 @@ class ExchangeMeter implements Meter {
     try {
       counted = this.module.count(exchange);
     } catch (error) {
-      return this.fault('threw', error);
+      return this.fault(faultReasonOf(error) ?? 'threw', error);
     }
     if (typeof counted === 'number') return this.record(counted);
     if (typeof (counted as Partial<Promise<number>> | null)?.then !== 'function') {
@@ -161,8 +166,8 @@ class ExchangeMeter implements Meter {
 
   /** An asynchronous count, bounded by the timeout. */
   private settle(counted: Promise<number>): Promise<void> {
-    return new Promise<number | 'timeout' | 'threw'>((resolve) => {
-      const timer = setTimeout(() => resolve('timeout'), this.parts.timeoutMs);
+    return new Promise<number | { fault: MeterFault }>((resolve) => {
+      const timer = setTimeout(() => resolve({ fault: 'timeout' }), this.parts.timeoutMs);
       counted.then(
         (amount) => {
           clearTimeout(timer);
@@ -170,15 +175,17 @@ class ExchangeMeter implements Meter {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          this.warn('threw', error);
-          resolve('threw');
+          const reason = faultReasonOf(error) ?? 'threw';
+          this.warn(reason, error);
+          resolve({ fault: reason });
         },
       );
     }).then((result) => {
-      if (result === 'timeout')
+      if (typeof result === 'number') return this.record(result);
+      if (result.fault === 'timeout') {
         return this.fault('timeout', `no amount within ${this.parts.timeoutMs} ms`);
-      if (result === 'threw') return this.fallback('threw');
-      return this.record(result);
+      }
+      return this.fallback(result.fault);
     });
   }
 

@@ -14,8 +14,9 @@ export interface TapPlan {
   /** Undo the body's Content-Encoding (gzip, deflate, br) before framing. */
   decode?: boolean;
   /**
-   * Bytes the tap may hold at once (`buffered`: the body kept; `lines`: the longest line), taken
-   * from the process-wide ACCOUNTING_PROXY_MODULE_MEMORY while the exchange lasts. Default 1 MiB.
+   * Bytes the tap may hold at once (`buffered`: the body kept; `lines`: the longest line;
+   * `chunks`: what the module's own observer keeps, default 0), taken from the process-wide
+   * ACCOUNTING_PROXY_MODULE_MEMORY while the exchange lasts. Default 1 MiB.
    */
   retain?: number;
   /** Decoded bytes the tap looks at, at most; past them it detaches. Default: no limit. */
@@ -65,8 +66,9 @@ export function createTapMemory(limitBytes: number): TapMemory {
 
 const DEFAULT_RETAIN = 1024 * 1024;
 
+// `chunks` keeps nothing itself: it reserves what the module says its observer holds.
 const reservationOf = (plan: TapPlan) =>
-  plan.framing === 'chunks' ? 0 : (plan.retain ?? DEFAULT_RETAIN);
+  plan.framing === 'chunks' ? (plan.retain ?? 0) : (plan.retain ?? DEFAULT_RETAIN);
 
 const decoderFor = (encoding: string | undefined) => {
   switch (encoding?.trim().toLowerCase()) {
