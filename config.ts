@@ -105,6 +105,8 @@ export interface Config {
     timeout: number;
     /** Bytes the body taps of all exchanges together may hold. */
     memory: number;
+    /** Bytes of each body buffered for a module of the original proxy. */
+    body_limit: number;
   };
   /** The marketplace the services are sold on (src/config/tmf.ts). */
   marketplace: { mode: MarketplaceMode };
@@ -195,7 +197,12 @@ export function defaultConfig(): Config {
       redis_cluster: [],
       redis_wait_replicas: 0,
     },
-    modules: { accounting: ['call', 'megabyte', 'millisecond'], timeout: 50, memory: 64 * 1024 * 1024 },
+    modules: {
+      accounting: ['call', 'megabyte', 'millisecond'],
+      timeout: 50,
+      memory: 64 * 1024 * 1024,
+      body_limit: 1024 * 1024,
+    },
     marketplace: { mode: 'bae7' },
     tmf: defaultTmfConfig(),
     jwt: defaultJwtConfig(),
@@ -373,6 +380,12 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'modules.timeout',
     integer(1, 60_000),
     "milliseconds a module's asynchronous `count` may take; past it the module's fallback amount is recorded",
+  ),
+  variable(
+    'MODULE_BODY_LIMIT',
+    'modules.body_limit',
+    integer(0, 2 ** 31),
+    'bytes of each body buffered for a module of the original proxy (`acc_modules/<unit>.js`); past them it is not called (fault `overflow`)',
   ),
   variable(
     'MODULE_MEMORY',

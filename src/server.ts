@@ -75,7 +75,13 @@ export async function startProxy(
 ): Promise<RunningProxy> {
   const clock = overrides.clock ?? systemClock;
   // Modules first: a bad module must stop start-up before anything is opened.
-  const modules = overrides.modules ?? (await loadAccountingModules(config.modules.accounting));
+  const modules =
+    overrides.modules ??
+    (await loadAccountingModules(config.modules.accounting, undefined, {
+      bodyLimit: config.modules.body_limit,
+      timeoutMs: config.modules.timeout,
+      log,
+    }));
   const store =
     overrides.store ??
     (await openStore(config.database, {

@@ -1,11 +1,25 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { proxyError } from '../errors.ts';
+import { isProxyError, proxyError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { type LegacyOptions, loadLegacyModule } from './legacy-module.ts';
 import type { AccountingModule } from './module.ts';
 
 export const MODULES_DIR = fileURLToPath(new URL('../../acc_modules/', import.meta.url));
 // Run from source (tests, through tsx) modules are .ts; run compiled (`npm start`) they are .js.
 const EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+// A module of the original proxy stays where the original kept it, `acc_modules/` at the root of
+// the repository, and runs uncompiled: from dist/ that is three levels up.
+export const LEGACY_MODULES_DIR =
+  EXTENSION === '.ts'
+    ? MODULES_DIR
+    : fileURLToPath(new URL('../../../acc_modules/', import.meta.url));
+
+const LEGACY_DEFAULTS: LegacyOptions = {
+  bodyLimit: 1024 * 1024,
+  timeoutMs: 100,
+  log: createLogger('silent'),
+};
 
 function check(unit: string, exports: Record<string, unknown>): AccountingModule {
   const problem = (what: string) => proxyError('MODULE_INVALID', unit, what);
@@ -40,14 +54,23 @@ function check(unit: string, exports: Record<string, unknown>): AccountingModule
   return exports as unknown as AccountingModule;
 }
 
-/** Loads `acc_modules/<unit>.ts` for every configured unit, or throws MODULE_* errors. */
+/**
+ * Loads `acc_modules/<unit>.ts` for every configured unit, or else the original proxy's
+ * `acc_modules/<unit>.js`; throws MODULE_* errors.
+ */
 export async function loadAccountingModules(
   units: readonly string[],
   dir = MODULES_DIR,
+  legacy: Partial<LegacyOptions> & { dir?: string } = {},
 ): Promise<Map<string, AccountingModule>> {
   const modules = new Map<string, AccountingModule>();
   for (const unit of units) {
     const file = `${dir}/${unit}${EXTENSION}`;
+    const legacyFile = `${legacy.dir ?? (dir === MODULES_DIR ? LEGACY_MODULES_DIR : dir)}/${unit}.js`;
+    if (!existsSync(file) && existsSync(legacyFile)) {
+      modules.set(unit, loadLegacy(unit, legacyFile, { ...LEGACY_DEFAULTS, ...legacy }));
+      continue;
+    }
     if (!existsSync(file)) {
       throw proxyError('MODULE_MISSING', unit);
     }
@@ -64,4 +87,17 @@ export async function loadAccountingModules(
     modules.set(unit, check(unit, exports));
   }
   return modules;
+}
+
+function loadLegacy(unit: string, file: string, options: LegacyOptions): AccountingModule {
+  try {
+    return loadLegacyModule(unit, file, options);
+  } catch (error) {
+    if (isProxyError(error, 'MODULE_INVALID')) throw error;
+    throw proxyError(
+      'MODULE_LOAD_FAILED',
+      unit,
+      (error as Error).message.split('\n')[0] ?? '',
+    ).causedBy(error);
+  }
 }

@@ -12,6 +12,8 @@ export interface RequestHead {
   /** Request target as the client sent it (an Orion notification: the subscriber's URL). */
   url: string;
   headers: IncomingHttpHeaders;
+  /** The URL the request is forwarded to. */
+  backendUrl?: string | undefined;
 }
 
 /** How one exchange ended, as whoever carried it measured it. */
@@ -149,6 +151,7 @@ class ExchangeMeter implements Meter {
       elapsedMs: end.elapsedMs,
       outcome: end.outcome,
     };
+    if (head.backendUrl !== undefined) exchange.request.backendUrl = head.backendUrl;
     if (requestTap) exchange.request.tap = requestTap;
     if (responseTap) exchange.response = { ...end.answer, tap: responseTap };
     let counted: number | Promise<number>;
@@ -165,9 +168,13 @@ class ExchangeMeter implements Meter {
   }
 
   /** An asynchronous count, bounded by the timeout. */
+  private get timeoutMs(): number {
+    return this.module.timeoutMs ?? this.parts.timeoutMs;
+  }
+
   private settle(counted: Promise<number>): Promise<void> {
     return new Promise<number | { fault: MeterFault }>((resolve) => {
-      const timer = setTimeout(() => resolve({ fault: 'timeout' }), this.parts.timeoutMs);
+      const timer = setTimeout(() => resolve({ fault: 'timeout' }), this.timeoutMs);
       counted.then(
         (amount) => {
           clearTimeout(timer);
@@ -183,7 +190,7 @@ class ExchangeMeter implements Meter {
     }).then((result) => {
       if (typeof result === 'number') return this.record(result);
       if (result.fault === 'timeout') {
-        return this.fault('timeout', `no amount within ${this.parts.timeoutMs} ms`);
+        return this.fault('timeout', `no amount within ${this.timeoutMs} ms`);
       }
       return this.fallback(result.fault);
     });

@@ -14,6 +14,8 @@ export interface Exchange {
     method: string;
     /** Request target as the client sent it, e.g. `/weather/today?city=Madrid`. */
     url: string;
+    /** The URL the request was forwarded to, when it went to a backend. */
+    backendUrl?: string | undefined;
     headers: IncomingHttpHeaders;
     /** Request body bytes forwarded to the backend. */
     bytes: number;
@@ -62,6 +64,8 @@ export interface AccountingModule {
   usageSpecification: UsageSpecification;
   count(exchange: Exchange): number | Promise<number>;
   fallback?: number;
+  /** Milliseconds its asynchronous `count` may take (default ACCOUNTING_PROXY_MODULE_TIMEOUT). */
+  timeoutMs?: number;
   /**
    * How the unit meters a session of a service that is not HTTP (the adapter API): per started
    * session, per byte an update adds, per millisecond open. A unit without it cannot sell one.

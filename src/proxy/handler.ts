@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.ts';
-import type { Meters } from '../accounting/meter.ts';
+import type { Meters, RequestHead } from '../accounting/meter.ts';
 import type { AccountingModule, ExchangeOutcome } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
@@ -20,7 +20,12 @@ import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
 import { backendTarget } from '../services/backend-target.ts';
 import type { Buy, Service, Store } from '../store/store.ts';
-import type { BackendAnswer, ExchangeBytes, ExchangeHooks } from './exchange-hooks.ts';
+import type {
+  BackendAnswer,
+  ExchangeBytes,
+  ExchangeHooks,
+  ForwardTarget,
+} from './exchange-hooks.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { RoutingSync } from './routing-sync.ts';
 import type { Route } from './routing-table.ts';
@@ -189,7 +194,8 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
       ...backendTarget(route),
       headers: userHeaders(user, token, config.oauth2.roles),
     };
-    forwarder.forward(req, res, target, metering && meteringHooks(req, trace, metering), trace);
+    const hooks = metering && meteringHooks(req, trace, metering, target);
+    forwarder.forward(req, res, target, hooks, trace);
   }
 
   /** Commits the exchange's usage exactly once: at its end, or for what a leaving client got. */
@@ -197,9 +203,16 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     req: IncomingMessage,
     trace: ExchangeTrace,
     metering: Metering,
+    target: ForwardTarget,
   ): ExchangeHooks {
     const started = clock.monotonic();
-    const head = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+    const head: RequestHead = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+    };
+    // Modules that read bodies get the backend's URL too, as the original's countInfo had it.
+    if (metering.module.tapResponse) head.backendUrl = `${target.origin}${target.path}`;
     const meter = meters.start(metering.module, metering.buy.apiKey, head, {
       requestId: trace.id,
       tally: trace,
