@@ -11,6 +11,7 @@ import {
   configError,
   cron,
   type HostPort,
+  headerName,
   hostPortList,
   httpUrl,
   integer,
@@ -107,6 +108,8 @@ export interface Config {
     memory: number;
     /** Bytes of each body buffered for a module of the original proxy. */
     body_limit: number;
+    /** The response header or trailer the `upstream` unit reads. */
+    upstream_header: string;
   };
   /** The marketplace the services are sold on (src/config/tmf.ts). */
   marketplace: { mode: MarketplaceMode };
@@ -202,6 +205,7 @@ export function defaultConfig(): Config {
       timeout: 50,
       memory: 64 * 1024 * 1024,
       body_limit: 1024 * 1024,
+      upstream_header: 'X-Usage-Amount',
     },
     marketplace: { mode: 'bae7' },
     tmf: defaultTmfConfig(),
@@ -386,6 +390,12 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'modules.body_limit',
     integer(0, 2 ** 31),
     'bytes of each body buffered for a module of the original proxy (`acc_modules/<unit>.js`); past them it is not called (fault `overflow`)',
+  ),
+  variable(
+    'UPSTREAM_HEADER',
+    'modules.upstream_header',
+    headerName,
+    'the response header, or HTTP trailer, in which a backend reports the amount the `upstream` unit bills (removed from what the client gets)',
   ),
   variable(
     'MODULE_MEMORY',

@@ -77,11 +77,16 @@ export async function startProxy(
   // Modules first: a bad module must stop start-up before anything is opened.
   const modules =
     overrides.modules ??
-    (await loadAccountingModules(config.modules.accounting, undefined, {
-      bodyLimit: config.modules.body_limit,
-      timeoutMs: config.modules.timeout,
-      log,
-    }));
+    (await loadAccountingModules(
+      config.modules.accounting,
+      undefined,
+      {
+        bodyLimit: config.modules.body_limit,
+        timeoutMs: config.modules.timeout,
+        log,
+      },
+      { upstreamHeader: config.modules.upstream_header.toLowerCase() },
+    ));
   const store =
     overrides.store ??
     (await openStore(config.database, {

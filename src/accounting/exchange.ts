@@ -6,4 +6,6 @@ export interface MeasuredAnswer {
   headers: IncomingHttpHeaders;
   /** Body bytes the client (or subscriber) was sent. */
   bytes: number;
+  /** The trailers of a chunked answer, when it had any. */
+  trailers?: IncomingHttpHeaders;
 }

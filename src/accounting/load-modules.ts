@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isProxyError, proxyError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { type LegacyOptions, loadLegacyModule } from './legacy-module.ts';
-import type { AccountingModule } from './module.ts';
+import type { AccountingModule, ModuleSettings } from './module.ts';
 
 export const MODULES_DIR = fileURLToPath(new URL('../../acc_modules/', import.meta.url));
 // Run from source (tests, through tsx) modules are .ts; run compiled (`npm start`) they are .js.
@@ -14,6 +14,8 @@ export const LEGACY_MODULES_DIR =
   EXTENSION === '.ts'
     ? MODULES_DIR
     : fileURLToPath(new URL('../../../acc_modules/', import.meta.url));
+
+const DEFAULT_SETTINGS: ModuleSettings = { upstreamHeader: 'x-usage-amount' };
 
 const LEGACY_DEFAULTS: LegacyOptions = {
   bodyLimit: 1024 * 1024,
@@ -62,6 +64,7 @@ export async function loadAccountingModules(
   units: readonly string[],
   dir = MODULES_DIR,
   legacy: Partial<LegacyOptions> & { dir?: string } = {},
+  settings: ModuleSettings = DEFAULT_SETTINGS,
 ): Promise<Map<string, AccountingModule>> {
   const modules = new Map<string, AccountingModule>();
   for (const unit of units) {
@@ -84,7 +87,9 @@ export async function loadAccountingModules(
         (error as Error).message.split('\n')[0] ?? '',
       ).causedBy(error);
     }
-    modules.set(unit, check(unit, exports));
+    const module = check(unit, exports);
+    module.configure?.(settings);
+    modules.set(unit, module);
   }
   return modules;
 }

@@ -27,6 +27,8 @@ export interface Exchange {
     headers: IncomingHttpHeaders;
     /** Response body bytes sent to the client. */
     bytes: number;
+    /** The trailers of a chunked answer, when it had any (never relayed to the client). */
+    trailers?: IncomingHttpHeaders;
     /** What the module's response tap saw, when it has one for this exchange. */
     tap?: TapResult;
   };
@@ -71,10 +73,20 @@ export interface AccountingModule {
    * session, per byte an update adds, per millisecond open. A unit without it cannot sell one.
    */
   session?: Partial<SessionRates>;
+  /** Called once at start-up with the settings modules share (ACCOUNTING_PROXY_UPSTREAM_HEADER…). */
+  configure?(settings: ModuleSettings): void;
+  /** Response headers the module reads and the client must not get (lower case). */
+  hiddenHeaders?(): readonly string[];
   /** A tap on the request body for this exchange, decided on its head; none: no cost at all. */
   tapRequest?(head: TapRequestHead): TapPlan | undefined;
   /** A tap on the response body, decided on the answer's status and headers. */
   tapResponse?(head: TapResponseHead): TapPlan | undefined;
+}
+
+/** Settings a module may read, given to its `configure`. */
+export interface ModuleSettings {
+  /** The response header or trailer the `upstream` unit reads (ACCOUNTING_PROXY_UPSTREAM_HEADER). */
+  upstreamHeader: string;
 }
 
 export interface TapRequestHead {

@@ -214,3 +214,11 @@ export const redisPrefix: Parse<string> = (raw, name) => {
   const value = nonEmpty(raw, name);
   return /[{}]/.test(value) ? fail(name, 'a prefix without { or }', raw) : value;
 };
+
+/** An HTTP header field name (an RFC 9110 token). */
+export const headerName: Parse<string> = (raw, name) => {
+  const value = raw.trim();
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)
+    ? value
+    : fail(name, 'an HTTP header name', raw);
+};

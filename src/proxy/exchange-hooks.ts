@@ -14,6 +14,8 @@ export interface ForwardTarget {
 export interface BackendAnswer {
   status: number;
   headers: IncomingHttpHeaders;
+  /** The trailers that ended a chunked body, once it has ended (never relayed to the client). */
+  trailers?: IncomingHttpHeaders;
 }
 
 /** Body bytes of one exchange: sent to the backend, and of the answer. */
@@ -34,6 +36,8 @@ export interface ExchangeHooks {
    * `backendFailed` says whether the backend broke it off (rather than the client leaving).
    */
   onIncomplete(answer: BackendAnswer, bytes: ExchangeBytes, backendFailed: boolean): void;
+  /** Response headers the module reads and the client must not get, lower case. */
+  hiddenHeaders?: readonly string[];
   /** Sees each request body chunk once undici has taken it (a module's tap), if set. */
   observeRequest?(): ((chunk: Buffer) => void) | undefined;
   /** Sees each response body chunk once it is passed to the client, if set. */

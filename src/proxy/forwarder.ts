@@ -81,7 +81,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (Number.isSafeInteger(length) && length > 0) this.expectedBytes = length;
     }
     try {
-      this.res.writeHead(status, statusMessage, answer.headers);
+      this.res.writeHead(status, statusMessage, this.clientHeaders(answer.headers));
       this.observer = this.hooks?.observeResponse?.(answer);
     } catch (error) {
       // A header Node refuses to write (an invalid character from the backend, say).
@@ -109,8 +109,19 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  /** The headers the client gets: those of the answer but the ones a module hides. */
+  private clientHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+    const hidden = this.hooks?.hiddenHeaders;
+    if (!hidden) return headers;
+    const shown = { ...headers };
+    for (const name of hidden) delete shown[name];
+    return shown;
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.done = true;
+    if (this.answer && trailers && Object.keys(trailers).length > 0)
+      this.answer.trailers = trailers;
     const { hooks, answer, res, trace } = this;
     trace.upstreamEndedAt = trace.clock.monotonic();
     trace.bytesIn = this.requestBytes;

@@ -219,7 +219,12 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     });
     const end = (answer: BackendAnswer, bytes: ExchangeBytes, outcome: ExchangeOutcome) =>
       meter.end({
-        answer: { status: answer.status, headers: answer.headers, bytes: bytes.response },
+        answer: {
+          status: answer.status,
+          headers: answer.headers,
+          bytes: bytes.response,
+          ...(answer.trailers ? { trailers: answer.trailers } : {}),
+        },
         requestBytes: bytes.request,
         elapsedMs: clock.monotonic() - started,
         outcome,
@@ -232,6 +237,8 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         if (!backendFailed) void end(answer, bytes, 'client_gone');
       },
     };
+    const hidden = metering.module.hiddenHeaders?.();
+    if (hidden) hooks.hiddenHeaders = hidden;
     // A module without taps costs the exchange nothing more.
     if (metering.module.tapRequest) hooks.observeRequest = () => meter.tapRequest();
     if (metering.module.tapResponse) {
