@@ -28,10 +28,14 @@ function startFailure(config: Config, error: unknown): never {
   exitWith(`cannot start: ${message}`);
 }
 
-/** Stops once on the first signal (or request); a second signal means now. */
+/**
+ * Stops once on the first signal (or request); a second signal means now: `now` cuts the stop
+ * short (the same parts closed, without waiting for the exchanges under way), or the process exits.
+ */
 function onStopSignals(
   stop: (reason: string) => Promise<number>,
   log: Logger,
+  now?: () => Promise<unknown>,
 ): (reason: string) => void {
   let stopping = false;
   let signals = 0;
@@ -49,8 +53,15 @@ function onStopSignals(
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (++signals > 1) process.exit(1);
-      begin(signal);
+      if (++signals === 1) return begin(signal);
+      if (signals > 2 || !now) process.exit(1);
+      log.warn({ reason: signal }, 'stopping now');
+      // A part that will not close must not keep a process told twice to stop.
+      setTimeout(() => process.exit(1), 5000).unref();
+      now().then(
+        () => process.exit(1),
+        () => process.exit(1),
+      );
     });
   }
   return begin;
@@ -71,10 +82,14 @@ async function runProxy(config: Config, log: Logger): Promise<void> {
   } catch (error) {
     startFailure(config, error);
   }
-  const stop = onStopSignals(async () => {
-    await proxy.close();
-    return 0;
-  }, workerLog);
+  const stop = onStopSignals(
+    async () => {
+      await proxy.close();
+      return 0;
+    },
+    workerLog,
+    () => proxy.interrupt(),
+  );
   if (worker) serveAsWorker(proxy, stop, workerLog);
 }
 

@@ -35,8 +35,6 @@ export interface ProxyAppParts {
   orion?: { subscriptions: SubscriptionHook; cancelAll(buy: Buy): Promise<void> };
   /** A buy ended: its last usage should be reported. */
   afterRevoke(buy: Buy): void;
-  /** The port the proxy listens on, for URLs of requests without a Host header. */
-  port(): number;
   /** Metrics and access log of every exchange. */
   observer: ExchangeObserver;
   /** The TMF v4 marketplace's product events (tmf4 mode). */
@@ -65,7 +63,6 @@ export function createProxyApp(parts: ProxyAppParts): ProxyApp {
       refreshRouting: () => parts.routing.refresh(),
       ...(orion ? { beforeRevoke: (buy: Buy) => orion.cancelAll(buy) } : {}),
       afterRevoke: parts.afterRevoke,
-      port: parts.port,
       clock: parts.clock,
       log,
       adapterUnits: adapterUnits(parts.modules),

@@ -22,6 +22,8 @@ export interface UsageRecorderOptions {
 export interface RecorderMetrics {
   storeCommit(seconds: number): void;
   metered(unit: string, amount: number): void;
+  /** Told how to read the increments not committed yet, for a gauge read at scrape time. */
+  watchUncommitted?(read: () => number): void;
 }
 
 export interface UsageRecorder {
@@ -132,6 +134,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     });
   }
 
+  metrics?.watchUncommitted?.(() => queue.length + inFlight);
   return {
     record(apiKey, amount, unit = '') {
       return new Promise<void>((resolve) => {

@@ -21,8 +21,6 @@ export interface AdminAppOptions {
   refreshRouting(): Promise<void>;
   beforeRevoke?: (buy: Buy) => Promise<void>;
   afterRevoke?: (buy: Buy) => void;
-  /** The port the proxy listens on, for URLs of requests without a Host header. */
-  port(): number;
   log: Logger;
   clock: Clock;
   /** The units that can meter an adapter session. */
@@ -56,11 +54,7 @@ export function createAdminApp(options: AdminAppOptions): Express {
   };
 
   app.get(paths.units, unitsRoute(config.modules.accounting));
-  app.get(
-    paths.keys,
-    user,
-    keysRoute(store, { https: config.accounting_proxy.https.enabled, port: options.port }),
-  );
+  app.get(paths.keys, user, keysRoute(store, { https: config.accounting_proxy.https.enabled }));
   for (const path of [paths.units, paths.keys]) app.all(path, onlyMethod('GET'));
   const bae7Paths = [paths.checkURL, paths.newBuy, paths.deleteBuy];
   if (config.marketplace.mode === 'tmf4') {

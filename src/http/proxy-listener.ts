@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../config.ts';
+import type { Logger } from '../log.ts';
 
 // Room for a data-space JWT with its embedded credential beside the other headers: Node's
 // default of 16 KiB would answer 431 before the proxy could say the token is too long.
@@ -46,4 +47,20 @@ export function listen(server: Server, port: number): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/**
+ * Stops accepting and lets in-flight exchanges finish (and commit their usage) until the deadline;
+ * keep-alive connections are closed as soon as they fall idle, the others at the deadline.
+ */
+export async function drain(server: Server, graceOver: Promise<void>, log: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+  server.closeIdleConnections();
+  const finished = await Promise.race([closed.then(() => true), graceOver.then(() => false)]);
+  clearInterval(idleSweep);
+  if (!finished) {
+    log.warn('grace period over: closing the connections still open');
+    server.closeAllConnections();
+  }
 }

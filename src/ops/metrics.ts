@@ -61,6 +61,8 @@ export class Metrics {
   private readonly requestTallies = new Map<string, Map<string, Map<string, Tally>>>();
   private readonly unitTallies = new Map<string, { exchanges: Tally; amount: Tally }>();
   private readonly processMetrics: { stop(): void };
+  private readonly defineGauge: DefineGauge;
+  private uncommittedWatched = false;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -149,17 +151,9 @@ export class Metrics {
       this.idmRequests.inc({ result }, 0);
       for (const kind of ['jwt', 'keyrock']) this.tokenVerifications.inc({ kind, result }, 0);
     }
+    this.defineGauge = gauge;
     const { storeFigures, uncommitted } = options;
-    if (uncommitted) {
-      gauge(
-        'usage_uncommitted',
-        'Usage increments waiting in memory for the store',
-        'sum',
-        function () {
-          this.set(uncommitted());
-        },
-      );
-    }
+    if (uncommitted) this.watchUncommitted(uncommitted);
     if (storeFigures) registerStoreGauges(storeFigures, gauge);
     this.processMetrics = collectProcessMetrics(this.registry, METRIC_PREFIX);
     // Gauges named like counters, which `promtool check metrics` flags; the per-type gauges
@@ -232,6 +226,20 @@ export class Metrics {
       if (count > 0) this.usageRecords.inc({ result: name }, count);
     }
     if (result === 'sent') this.lastReportSuccess.set(at.getTime() / 1000);
+  }
+
+  /** The usage recorder's increments not committed yet, read at scrape time (once). */
+  watchUncommitted(read: () => number): void {
+    if (this.uncommittedWatched) return;
+    this.uncommittedWatched = true;
+    this.defineGauge(
+      'usage_uncommitted',
+      'Usage increments waiting in memory for the store',
+      'sum',
+      function () {
+        this.set(read());
+      },
+    );
   }
 
   idm(result: TokenResult): void {

@@ -59,6 +59,45 @@ for (const backend of storeBackends()) {
         await store.close();
       }
     });
+
+    test('a second signal stops at once: exit 1, the usage committed so far kept', async () => {
+      const database = backend.database();
+      const store = await seedOneBuy(database, servers.api.url);
+      const proxy = await startProxyProcess({
+        ...databaseEnv(database),
+        ACCOUNTING_PROXY_IDM_URL: servers.idm.url,
+        // Far longer than the test may wait: the second signal must not wait for it.
+        ACCOUNTING_PROXY_SHUTDOWN_GRACE: '600000',
+      });
+      const agent = new Agent({ keepAlive: true });
+      try {
+        const headers = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
+        for (let i = 0; i < 3; i++) {
+          assert.equal((await request(`${proxy.url}/svc/echo`, { headers })).status, 200);
+        }
+        const seen = servers.api.received.length;
+        const hanging = status(`${proxy.url}/svc/hang`, headers, agent);
+        await eventually(() => servers.api.received.length > seen, 10_000);
+        proxy.child.kill('SIGTERM');
+        // Served until the first signal is handled, refused after: every 200 is metered.
+        let served = 3;
+        await eventually(async () => {
+          const ready = await fetch(`${proxy.url}/svc/echo`, { headers }).catch(() => undefined);
+          if (ready?.status === 200) served++;
+          return ready === undefined || ready.status !== 200;
+        }, 10_000);
+        proxy.child.kill('SIGTERM');
+        assert.equal(await proxy.exited, 1);
+        assert.equal(await hanging, 0, 'the exchange under way was cut');
+        // The cut exchange is metered as one a client left (a call: 1), if its commit made it.
+        const pending = (await store.getUsage('key'))?.pending ?? 0;
+        assert.ok(pending === served || pending === served + 1, `${pending} for ${served} served`);
+      } finally {
+        agent.destroy();
+        await proxy.stop();
+        await store.close();
+      }
+    });
   });
 }
 

@@ -19,13 +19,11 @@ async function accessOf(store: Store, buy: Buy) {
  * the proxy's own scheme and the Host the caller used (port included); a buy of an adapter service
  * adds its `access`.
  */
-export function keysRoute(
-  store: Store,
-  options: { https: boolean; port: () => number },
-): RequestHandler {
+export function keysRoute(store: Store, options: { https: boolean }): RequestHandler {
   const scheme = options.https ? 'https' : 'http';
   return async (req, res) => {
-    const host = req.headers.host ?? `localhost:${options.port()}`;
+    // Without a Host header: the port the request came in on, which is the proxy's.
+    const host = req.headers.host ?? `localhost:${req.socket.localPort}`;
     const user = userOf(res);
     // The caller's own buys, and those of the TMF v4 marketplace whose customer party it is.
     const buys = (await store.listBuys()).filter((buy) => isCustomerOf(buy, user));
