@@ -216,3 +216,50 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('a module of the original under npm start', () => {
+  const [sqlite] = backends;
+  test('runs from acc_modules/ at the root of the repository, with no build of its own', async () => {
+    const { randomUUID } = await import('node:crypto');
+    const { unlinkSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const { startFakeBackend } = await import('../support/backend.ts');
+    const { startFakeIdm, keyrockUser } = await import('../support/idm.ts');
+    const { databaseEnv, startProxyProcess } = await import('../support/proxy-process.ts');
+    const { seedOneBuy } = await import('../support/seed.ts');
+    // A name of its own: the file sits in the repository's acc_modules/ while the test runs.
+    const unit = `legacy${randomUUID().slice(0, 8)}`;
+    const root = fileURLToPath(new URL('../../acc_modules/', import.meta.url));
+    writeFileSync(
+      join(root, `${unit}.js`),
+      `exports.count = function (countInfo, callback) {
+  callback(null, countInfo.response.body.length);
+};
+exports.getSpecification = function () { return { name: '${unit}', description: 'x' }; };
+`,
+    );
+    const backend = await startFakeBackend();
+    const idm = await startFakeIdm();
+    idm.users.set('alice-token', keyrockUser('alice', 'app-1'));
+    const database = sqlite?.database() ?? assert.fail('no SQLite');
+    const store = await seedOneBuy(database, backend.url, unit);
+    const proxy = await startProxyProcess({
+      ...databaseEnv(database),
+      ACCOUNTING_PROXY_IDM_URL: idm.url,
+      ACCOUNTING_PROXY_MODULES: `call,${unit}`,
+    });
+    try {
+      const headers = { 'x-auth-token': 'alice-token', 'x-api-key': 'key' };
+      const answer = await request(`${proxy.url}/svc/echo/legacy`, { headers });
+      assert.equal(answer.status, 200);
+      // The JSON answer is ASCII: its length as text is its length in bytes.
+      assert.ok(answer.body.length > 100);
+      assert.equal((await store.getUsage('key'))?.pending, answer.body.length);
+    } finally {
+      await proxy.stop();
+      await store.close();
+      await Promise.all([backend.close(), idm.close()]);
+      unlinkSync(join(root, `${unit}.js`));
+    }
+  });
+});
