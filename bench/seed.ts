@@ -3,7 +3,8 @@ import { openStore } from '../src/store/open.ts';
 
 /**
  * What every benchmark runs against: service /bench → the backend (GET, application bench-app),
- * admin `admin` bound to it, buyer's `call` buy `key-call` and `megabyte` buy `key-mb`.
+ * admin `admin` bound to it, buyer's `call` buy `key-call`, `megabyte` buy `key-mb` and `token` buy
+ * `key-token` (served when the proxy loads the token unit).
  */
 export async function seedBenchStore(database: Config['database'], backendUrl: string) {
   const store = await openStore(database);
@@ -32,6 +33,14 @@ export async function seedBenchStore(database: Config['database'], backendUrl: s
     productId: 'p2',
     unit: 'megabyte',
     recordType: 'datausage',
+  });
+  await store.addBuy({
+    ...buy,
+    apiKey: 'key-token',
+    orderId: 'o3',
+    productId: 'p3',
+    unit: 'token',
+    recordType: 'tokenusage',
   });
   await store.close();
 }
