@@ -22,10 +22,17 @@ const dir = mkdtempSync(join(tmpdir(), 'ap-duet-'));
 const parties = await startParties();
 
 async function startBuild(build: string, index: number) {
-  const proxy = await startProxyProcess(await variantEnv(dir, index, parties, env), {
-    stdoutFile: join(dir, `${index}.log`),
-    main: join(build, 'dist/src/main.js'),
-  });
+  // Each build seeds its own file: an older build refuses a schema newer than its own.
+  const { seedBenchStore } = (await import(
+    join(build, 'bench/seed.ts')
+  )) as typeof import('./seed.ts');
+  const proxy = await startProxyProcess(
+    await variantEnv(dir, index, parties, env, seedBenchStore),
+    {
+      stdoutFile: join(dir, `${index}.log`),
+      main: join(build, 'dist/src/main.js'),
+    },
+  );
   return { url: `${proxy.url}/bench/small`, stop: () => proxy.stop() };
 }
 

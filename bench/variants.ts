@@ -54,9 +54,10 @@ export async function variantEnv(
   index: number,
   parties: Parties,
   env: Record<string, string>,
+  seed: typeof seedBenchStore = seedBenchStore,
 ): Promise<Record<string, string>> {
   const database = { ...defaultConfig().database, name: join(dir, `${index}.sqlite`) };
-  await seedBenchStore(database, parties.backendUrl);
+  await seed(database, parties.backendUrl);
   return {
     ...databaseEnv(database),
     ACCOUNTING_PROXY_IDM_URL: parties.idm.url,
