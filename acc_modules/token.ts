@@ -26,6 +26,8 @@ const LONGEST_SSE_LINE = 1024 * 1024;
 
 type Usage = Record<string, unknown>;
 
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
 const tokens = (usage: Usage, field: string) => {
   const value = usage[field];
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
@@ -57,7 +59,8 @@ class StreamUsage {
   private merged: Usage | undefined;
 
   event(data: string): void {
-    if (data === '[DONE]') return;
+    // Most events carry no usage (`"usage":null`, or none): only those with one are parsed.
+    if (!USAGE_OBJECT.test(data)) return;
     let json: unknown;
     try {
       json = JSON.parse(data);

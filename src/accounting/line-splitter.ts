@@ -17,9 +17,14 @@ export class LineSplitter {
 
   push(chunk: Buffer): void {
     let start = 0;
-    for (let i = 0; i < chunk.length && !this.overflowed; i++) {
+    // The line breaks are found by Buffer's native search, not byte by byte in JavaScript.
+    let lf = chunk.indexOf(0x0a);
+    let cr = chunk.indexOf(0x0d);
+    while ((lf !== -1 || cr !== -1) && !this.overflowed) {
+      const i = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
       const byte = chunk[i];
-      if (byte !== 0x0a && byte !== 0x0d) continue;
+      if (i === lf) lf = chunk.indexOf(0x0a, i + 1);
+      else cr = chunk.indexOf(0x0d, i + 1);
       // The LF of a CRLF whose CR ended the previous line.
       if (byte === 0x0a && this.afterCR && i === start && this.pendingBytes === 0) {
         this.afterCR = false;
