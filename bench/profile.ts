@@ -2,7 +2,8 @@
  * `node --import tsx bench/profile.ts`: runs the built proxy (SQLite, one `call` buy) under
  * `node --cpu-prof` while wrk loads it for 5 s, then prints the functions with the most self time.
  * PROFILE_PATH (default /small, or /mib) and PROFILE_CONNECTIONS (default 50) pick the load;
- * PROFILE_TOKEN=jwt sends an ES256 JWT of a trusted verifier stand-in instead of a Keyrock token.
+ * PROFILE_TOKEN=jwt sends an ES256 JWT of a trusted verifier stand-in instead of a Keyrock token;
+ * PROFILE_KEY=key-token meters on the `token` buy (with PROFILE_PATH=/sse: a tapped SSE answer).
  * Needs `npm run build` and wrk.
  */
 import { spawn } from 'node:child_process';
@@ -43,6 +44,9 @@ const proxy = spawn(process.execPath, [...START_FLAGS, '--cpu-prof', '--cpu-prof
     ACCOUNTING_PROXY_IDM_URL: idm.url,
     ACCOUNTING_PROXY_PORT: String(port),
     ACCOUNTING_PROXY_LOG_LEVEL: 'warn',
+    ...(process.env.PROFILE_KEY === 'key-token'
+      ? { ACCOUNTING_PROXY_MODULES: 'call,megabyte,millisecond,token' }
+      : {}),
     ...(verifier
       ? { ACCOUNTING_PROXY_JWT_ISSUERS: JSON.stringify([issuerSetting(verifier)]) }
       : {}),
@@ -59,7 +63,7 @@ const wrk = spawn(
     '-H',
     auth,
     '-H',
-    'x-api-key: key-call',
+    `x-api-key: ${process.env.PROFILE_KEY ?? 'key-call'}`,
     `http://127.0.0.1:${port}/bench${process.env.PROFILE_PATH ?? '/small'}`,
   ],
   { stdio: 'inherit' },

@@ -31,7 +31,7 @@ export class LineSplitter {
         start = i + 1;
         continue;
       }
-      this.emit(chunk.subarray(start, i));
+      this.emit(chunk, start, i);
       this.afterCR = byte === 0x0d;
       start = i + 1;
     }
@@ -42,7 +42,7 @@ export class LineSplitter {
 
   /** The last line, if the stream did not end with a line break. */
   end(): void {
-    if (!this.overflowed && this.pendingBytes > 0) this.emit(Buffer.alloc(0));
+    if (!this.overflowed && this.pendingBytes > 0) this.emit(Buffer.alloc(0), 0, 0);
   }
 
   private keep(piece: Buffer): void {
@@ -56,13 +56,19 @@ export class LineSplitter {
     this.pending.push(Buffer.from(piece));
   }
 
-  private emit(piece: Buffer): void {
-    if (this.pendingBytes + piece.length > this.maxLine) {
+  /** The line ending at `end` of this chunk, after what earlier chunks left pending. */
+  private emit(chunk: Buffer, start: number, end: number): void {
+    if (this.pendingBytes + end - start > this.maxLine) {
       this.overflowed = true;
       this.pending = [];
       return;
     }
-    const whole = this.pendingBytes === 0 ? piece : Buffer.concat([...this.pending, piece]);
+    // A line within one chunk (nearly all) is decoded from it directly, without a copy.
+    if (this.pendingBytes === 0) {
+      this.onLine(chunk.toString('utf8', start, end));
+      return;
+    }
+    const whole = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
     this.pending = [];
     this.pendingBytes = 0;
     this.onLine(whole.toString('utf8'));

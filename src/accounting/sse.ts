@@ -5,24 +5,34 @@
  * with a blank line is not dispatched.
  */
 export class SseEvents {
-  private data: string[] = [];
+  private readonly data: string[] = [];
   private event = '';
 
   constructor(private readonly onEvent: (event: string, data: string) => void) {}
 
   line(line: string): void {
     if (line === '') {
-      if (this.data.length > 0) this.onEvent(this.event || 'message', this.data.join('\n'));
-      this.data = [];
+      const { data } = this;
+      if (data.length > 0) {
+        this.onEvent(
+          this.event || 'message',
+          data.length === 1 ? (data[0] ?? '') : data.join('\n'),
+        );
+      }
+      data.length = 0;
       this.event = '';
       return;
     }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.event = value;
+    // data: and event: are the fields that matter; comments (`:`) and the others are skipped.
+    if (line.startsWith('data')) {
+      if (line.length === 4) this.data.push('');
+      else if (line.charCodeAt(4) === COLON) this.data.push(fieldValue(line, 5));
+    } else if (line.startsWith('event:')) this.event = fieldValue(line, 6);
   }
 }
+
+const COLON = 0x3a;
+const SPACE = 0x20;
+/** A field's value: after its colon, less one leading space. */
+const fieldValue = (line: string, from: number) =>
+  line.slice(line.charCodeAt(from) === SPACE ? from + 1 : from);
