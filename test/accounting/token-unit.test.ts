@@ -87,7 +87,7 @@ describe('the token unit', () => {
         assert.equal(await billed(answer.contentType, plain, [i]), answer.total, `cut at ${i}`);
       }
       const gzipped = gzipSync(plain);
-      for (let i = 0; i <= gzipped.length; i += 3) {
+      for (let i = 0; i <= gzipped.length; i++) {
         const total = await billed(answer.contentType, gzipped, [i], { encoding: 'gzip' });
         assert.equal(total, answer.total, `gzip cut at ${i}`);
       }
