@@ -57,6 +57,8 @@ export interface Meter {
    * committed (never rejects: a module's fault records its fallback instead).
    */
   end(end: ExchangeEnd): Promise<void>;
+  /** The exchange is not metered (the backend broke off): its taps let go of their memory. */
+  abandon(): void;
 }
 
 export interface Meters {
@@ -116,6 +118,14 @@ class ExchangeMeter implements Meter {
     if (side === 'request') this.requestTap = tap;
     else this.responseTap = tap;
     return tap instanceof Tap ? (chunk) => tap.write(chunk) : undefined;
+  }
+
+  abandon(): void {
+    if (this.ended) return;
+    this.ended = Promise.resolve();
+    for (const tap of [this.requestTap, this.responseTap]) {
+      if (tap instanceof Tap) void tap.finish(true);
+    }
   }
 
   end(end: ExchangeEnd): Promise<void> {

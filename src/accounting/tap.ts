@@ -65,6 +65,7 @@ export function createTapMemory(limitBytes: number): TapMemory {
 }
 
 const DEFAULT_RETAIN = 1024 * 1024;
+const MAX_DECODER_BACKLOG = 4 * 1024 * 1024;
 
 // `chunks` keeps nothing itself: it reserves what the module says its observer holds.
 const reservationOf = (plan: TapPlan) =>
@@ -125,8 +126,14 @@ export class Tap {
 
   write(chunk: Buffer): void {
     if (this.state !== 'complete' && this.state !== 'truncated') return;
-    if (this.decoder) this.decoder.write(chunk);
-    else this.take(chunk);
+    if (!this.decoder) {
+      this.take(chunk);
+      return;
+    }
+    // The decoder works off the event loop; a body arriving faster than it decodes would pile up
+    // in it without bound: past the backlog the tap detaches, and the module is told.
+    if (this.decoder.writableLength > MAX_DECODER_BACKLOG) this.detach('detached');
+    else this.decoder.write(chunk);
   }
 
   async finish(clientGone: boolean): Promise<TapResult> {

@@ -235,6 +235,7 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
         // A client that left mid-body pays for what it was sent; a backend that broke off
         // delivered no complete exchange and is not billed.
         if (!backendFailed) void end(answer, bytes, 'client_gone');
+        else meter.abandon();
       },
     };
     const hidden = metering.module.hiddenHeaders?.();

@@ -142,3 +142,71 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('tap memory, on SQLite', () => {
+  let llm: LlmBackend;
+  let f: ProxyFixture;
+  before(async () => {
+    llm = await startLlmBackend();
+    const modules = await loadAccountingModules(['call', 'megabyte', 'millisecond', 'token']);
+    f = await startProxyFixture(
+      backends[0]?.database() ?? assert.fail('no SQLite'),
+      {
+        ACCOUNTING_PROXY_MODULES: 'call,megabyte,millisecond,token',
+        // Room for one SSE tap (1 MiB) at a time.
+        ACCOUNTING_PROXY_MODULE_MEMORY: String(1024 * 1024 + 1000),
+        ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
+      },
+      { modules },
+    );
+    await f.store.addService({
+      publicPath: '/llm',
+      url: llm.url,
+      appId: APP_ID,
+      methods: ['POST'],
+      isContextBroker: false,
+    });
+    await f.store.addBuy({
+      ...{ apiKey: 'key-llm', publicPath: '/llm', orderId: 'o-llm', productId: 'p-llm' },
+      ...{ customer: 'alice', unit: 'token', recordType: 'tokenusage' },
+    });
+    await f.proxy.routing.refresh();
+  });
+  after(async () => {
+    await f.close();
+    await llm.close();
+  });
+
+  test('a tap of an exchange the backend broke off gives its memory back', async () => {
+    const body = JSON.stringify({
+      messages: [{ content: 'a b' }],
+      stream: true,
+      max_tokens: 3,
+      stream_options: { include_usage: true },
+    });
+    const headers = {
+      'x-auth-token': 'alice-token',
+      'x-api-key': 'key-llm',
+      'content-type': 'application/json',
+    };
+    for (let i = 0; i < 3; i++) {
+      await request(`${f.url}/llm/v1/chat/completions?break=1`, {
+        method: 'POST',
+        headers,
+        body,
+      }).catch(() => undefined);
+    }
+    const answer = await request(`${f.url}/llm/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body,
+    });
+    assert.equal(answer.status, 200);
+    await eventually(async () => {
+      const buy = (await f.store.listUsage()).find((b) => b.apiKey === 'key-llm');
+      return buy?.pending === 5;
+    });
+    const metrics = (await f.proxy.metrics?.text()) ?? '';
+    assert.doesNotMatch(metrics, /reason="tap_refused"/);
+  });
+});

@@ -7,6 +7,7 @@
  * - POST /v1/messages (Anthropic: `message_start` usage, then `message_delta` usage).
  * Token counts are a function of the request (words in, `max_tokens` out), so a test knows them.
  * `?gzip=1` compresses the answer; `?hang=1` stops a stream before its usage and keeps it open;
+ * `?break=1` breaks the connection off there;
  * streams are written in small pieces, each its own chunk on the wire.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -255,6 +256,12 @@ export async function startLlmBackend(): Promise<LlmBackend> {
       const gzip = url.searchParams.get('gzip') === '1';
       const headers: Record<string, string> = { 'content-type': answer.contentType };
       if (gzip) headers['content-encoding'] = 'gzip';
+      if (url.searchParams.get('break') === '1') {
+        res.writeHead(200, headers);
+        await writeInPieces(res, Buffer.from(answer.beforeUsage), 7);
+        res.destroy();
+        return;
+      }
       if (url.searchParams.get('hang') === '1') {
         res.writeHead(200, headers);
         res.on('close', aborted);
