@@ -49,6 +49,8 @@ export function createJwks(options: JwksOptions): JwksKeyGetter {
   let keys: KeyLookup | undefined;
   let fetchedAt = Number.NEGATIVE_INFINITY;
   let lastFetchFailed = false;
+  // When a token's unknown kid last caused a fetch: those are what a flood of made-up kids causes.
+  let unknownKidFetchAt = Number.NEGATIVE_INFINITY;
   let pending: Promise<void> | undefined;
 
   const fetchOnce = async () => {
@@ -76,22 +78,29 @@ export function createJwks(options: JwksOptions): JwksKeyGetter {
     });
     return pending;
   };
-  // Fetches unless one is under way (then waits for it) or the last one is too recent.
-  const fetchIfDue = async () => {
+  // Fetches unless one is under way (then waits for it) or the last one of this cause is too
+  // recent: the first unknown kid after any fetch is looked up at once (a verifier that restarted
+  // with a new key), the next ones at most once per cooldown.
+  const fetchIfDue = async (cause: 'no keys' | 'unknown kid') => {
     if (pending) return pending;
-    if (clock.monotonic() - fetchedAt >= cooldownMs) return refresh();
+    const now = clock.monotonic();
+    const last = cause === 'unknown kid' ? unknownKidFetchAt : fetchedAt;
+    if (now - last >= cooldownMs) {
+      if (cause === 'unknown kid') unknownKidFetchAt = now;
+      return refresh();
+    }
     if (lastFetchFailed) throw proxyError('JWKS_UNAVAILABLE', issuer);
   };
 
   return async (header, token) => {
-    if (!keys) await fetchIfDue();
+    if (!keys) await fetchIfDue('no keys');
     else if (clock.monotonic() - fetchedAt > maxAgeMs) refresh().catch(() => {});
     if (!keys) throw proxyError('JWKS_UNAVAILABLE', issuer);
     try {
       return await keys(header, token);
     } catch (error) {
       if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
-      await fetchIfDue();
+      await fetchIfDue('unknown kid');
       return keys(header, token);
     }
   };
