@@ -20,9 +20,9 @@ export const usageSpecification = usageSpecificationFor(unit, 'Spec for LLM toke
 // answer (embeddings of a large batch run to tens of megabytes).
 const JSON_TAIL_BYTES = 64 * 1024;
 // An SSE line is one event's data: a chunk of text, or (the Responses API's response.completed)
-// the final response with all its output. Each tapped stream reserves this much of
-// ACCOUNTING_PROXY_MODULE_MEMORY while it lasts.
-const LONGEST_SSE_LINE = 1024 * 1024;
+// the final response with all its output. A longer line comes as its first and last 64 KiB: its
+// usage is at its end. Each tapped stream reserves this much of ACCOUNTING_PROXY_MODULE_MEMORY.
+const LONGEST_SSE_LINE = 128 * 1024;
 
 type Usage = Record<string, unknown>;
 
@@ -58,9 +58,14 @@ class StreamUsage {
   // Anthropic: message_start's usage, then each message_delta's fields replacing it.
   private merged: Usage | undefined;
 
-  event(data: string): void {
+  event(data: string, truncated: boolean): void {
     // Most events carry no usage (`"usage":null`, or none): only those with one are parsed.
     if (!USAGE_OBJECT.test(data)) return;
+    if (truncated) {
+      // A final response too long to keep whole: its usage object is in the end kept.
+      this.last = usageInTail(data) ?? this.last;
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(data);
@@ -123,12 +128,13 @@ export function tapResponse(head: TapResponseHead): TapPlan | undefined {
   const type = mediaType(head.headers);
   if (type === 'text/event-stream') {
     const usage = new StreamUsage();
-    const events = new SseEvents((_event, data) => usage.event(data));
+    const events = new SseEvents((_event, data, truncated) => usage.event(data, truncated));
     return {
       framing: 'lines',
       decode: true,
       retain: LONGEST_SSE_LINE,
-      onLine: (line) => events.line(line),
+      longLines: 'ends',
+      onLine: (line, truncated) => events.line(line, truncated),
       result: () => usage.total(),
     };
   }

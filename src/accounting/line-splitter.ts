@@ -1,18 +1,30 @@
 /**
+ * What becomes of a line longer than the limit: `detach` stops the splitter (`overflowed`: what
+ * follows cannot be trusted); `ends` keeps the line's first and last halves of the limit and hands
+ * them on joined, marked truncated, in constant memory however long the line.
+ */
+export type LongLines = 'detach' | 'ends';
+
+/**
  * Splits a byte stream into lines the way Server-Sent Events and NDJSON end them (LF, CRLF or a
  * lone CR), wherever the chunks happen to be cut, a CRLF split across two chunks included. Lines
- * are decoded as UTF-8 whole, so a character cut between chunks is never broken. A line longer
- * than `maxLine` bytes stops the splitter (`overflowed`): what follows cannot be trusted.
+ * are decoded as UTF-8 whole, so a character cut between chunks is never broken (but for the cut
+ * between the ends of a truncated line). A line holds at most `maxLine` bytes in memory.
  */
 export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  // A line over the limit (`ends`): its first half, and the latest bytes of the rest.
+  private head: Buffer | undefined;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
   private afterCR = false;
   overflowed = false;
 
   constructor(
-    private readonly onLine: (line: string) => void,
+    private readonly onLine: (line: string, truncated: boolean) => void,
     private readonly maxLine: number,
+    private readonly longLines: LongLines = 'detach',
   ) {}
 
   push(chunk: Buffer): void {
@@ -26,7 +38,7 @@ export class LineSplitter {
       if (i === lf) lf = chunk.indexOf(0x0a, i + 1);
       else cr = chunk.indexOf(0x0d, i + 1);
       // The LF of a CRLF whose CR ended the previous line.
-      if (byte === 0x0a && this.afterCR && i === start && this.pendingBytes === 0) {
+      if (byte === 0x0a && this.afterCR && i === start && !this.inLine()) {
         this.afterCR = false;
         start = i + 1;
         continue;
@@ -42,35 +54,72 @@ export class LineSplitter {
 
   /** The last line, if the stream did not end with a line break. */
   end(): void {
-    if (!this.overflowed && this.pendingBytes > 0) this.emit(Buffer.alloc(0), 0, 0);
+    if (!this.overflowed && this.inLine()) this.emit(Buffer.alloc(0), 0, 0);
   }
 
+  private inLine(): boolean {
+    return this.pendingBytes > 0 || this.head !== undefined;
+  }
+
+  /** Part of a line not ended yet. */
   private keep(piece: Buffer): void {
-    this.pendingBytes += piece.length;
-    if (this.pendingBytes > this.maxLine) {
-      this.overflowed = true;
-      this.pending = [];
+    if (this.head) {
+      this.keepTail(piece);
       return;
     }
-    // A copy: the chunk belongs to the stream, which may reuse its memory.
-    this.pending.push(Buffer.from(piece));
+    if (this.pendingBytes + piece.length <= this.maxLine) {
+      // A copy: the chunk belongs to the stream, which may reuse its memory.
+      this.pending.push(Buffer.from(piece));
+      this.pendingBytes += piece.length;
+      return;
+    }
+    this.pending.push(piece);
+    const all = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.longLines === 'detach') {
+      this.overflowed = true;
+      return;
+    }
+    const half = Math.floor(this.maxLine / 2);
+    this.head = Buffer.from(all.subarray(0, half));
+    this.keepTail(all.subarray(half));
+  }
+
+  private keepTail(piece: Buffer): void {
+    const half = Math.ceil(this.maxLine / 2);
+    const kept = piece.length > half ? piece.subarray(piece.length - half) : piece;
+    this.tail.push(Buffer.from(kept));
+    this.tailBytes += kept.length;
+    while (this.tail.length > 1 && this.tailBytes - (this.tail[0]?.length ?? 0) >= half) {
+      this.tailBytes -= this.tail.shift()?.length ?? 0;
+    }
   }
 
   /** The line ending at `end` of this chunk, after what earlier chunks left pending. */
   private emit(chunk: Buffer, start: number, end: number): void {
-    if (this.pendingBytes + end - start > this.maxLine) {
-      this.overflowed = true;
+    if (!this.head && this.pendingBytes + end - start > this.maxLine) {
+      this.keep(chunk.subarray(start, end));
+      if (this.overflowed) return;
+    } else if (this.head) {
+      this.keepTail(chunk.subarray(start, end));
+    } else if (this.pendingBytes === 0) {
+      // A line within one chunk (nearly all) is decoded from it directly, without a copy.
+      this.onLine(chunk.toString('utf8', start, end), false);
+      return;
+    } else {
+      const whole = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
       this.pending = [];
+      this.pendingBytes = 0;
+      this.onLine(whole.toString('utf8'), false);
       return;
     }
-    // A line within one chunk (nearly all) is decoded from it directly, without a copy.
-    if (this.pendingBytes === 0) {
-      this.onLine(chunk.toString('utf8', start, end));
-      return;
-    }
-    const whole = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.onLine(whole.toString('utf8'));
+    const tail = Buffer.concat(this.tail);
+    const last = tail.subarray(Math.max(0, tail.length - Math.ceil(this.maxLine / 2)));
+    const ends = Buffer.concat([this.head ?? Buffer.alloc(0), last]);
+    this.head = undefined;
+    this.tail = [];
+    this.tailBytes = 0;
+    this.onLine(ends.toString('utf8'), true);
   }
 }

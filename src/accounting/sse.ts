@@ -7,22 +7,26 @@
 export class SseEvents {
   private readonly data: string[] = [];
   private event = '';
+  private truncated = false;
 
-  constructor(private readonly onEvent: (event: string, data: string) => void) {}
+  /** `truncated`: a data line of the event came cut in the middle (a line over the tap's limit). */
+  constructor(
+    private readonly onEvent: (event: string, data: string, truncated: boolean) => void,
+  ) {}
 
-  line(line: string): void {
+  line(line: string, truncated = false): void {
     if (line === '') {
       const { data } = this;
       if (data.length > 0) {
-        this.onEvent(
-          this.event || 'message',
-          data.length === 1 ? (data[0] ?? '') : data.join('\n'),
-        );
+        const joined = data.length === 1 ? (data[0] ?? '') : data.join('\n');
+        this.onEvent(this.event || 'message', joined, this.truncated);
       }
       data.length = 0;
       this.event = '';
+      this.truncated = false;
       return;
     }
+    if (truncated) this.truncated = true;
     // data: and event: are the fields that matter; comments (`:`) and the others are skipped.
     if (line.startsWith('data')) {
       if (line.length === 4) this.data.push('');

@@ -1,5 +1,5 @@
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { LineSplitter } from './line-splitter.ts';
+import { LineSplitter, type LongLines } from './line-splitter.ts';
 
 /**
  * What a module asks to see of one body, decided per exchange on its head. The tap observes each
@@ -21,8 +21,13 @@ export interface TapPlan {
   retain?: number;
   /** Decoded bytes the tap looks at, at most; past them it detaches. Default: no limit. */
   scan?: number;
+  /**
+   * `lines`: a line longer than `retain` detaches the tap (`detach`, the default), or is handed
+   * on as its first and last halves of `retain`, marked truncated (`ends`).
+   */
+  longLines?: LongLines;
   onChunk?(chunk: Buffer): void;
-  onLine?(line: string): void;
+  onLine?(line: string, truncated: boolean): void;
   /** What `count` finds in the tap's result as `value`, read when the body ended. */
   result?(): unknown;
 }
@@ -103,7 +108,11 @@ export class Tap {
   ) {
     this.retain = plan.retain ?? DEFAULT_RETAIN;
     if (plan.framing === 'lines') {
-      this.lines = new LineSplitter((line) => this.call(() => plan.onLine?.(line)), this.retain);
+      this.lines = new LineSplitter(
+        (line, truncated) => this.call(() => plan.onLine?.(line, truncated)),
+        this.retain,
+        plan.longLines,
+      );
     }
     this.decoder = plan.decode ? decoderFor(contentEncoding) : undefined;
     if (this.decoder) {

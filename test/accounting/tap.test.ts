@@ -48,6 +48,32 @@ describe('the line splitter', () => {
     }
   });
 
+  test('keeps the ends of a line longer than its limit, wherever the stream is cut', () => {
+    const long = `data: ${'é'.repeat(5)}${'x'.repeat(60)}"usage":{"n":1}}`;
+    const bytes = Buffer.from(`a\n${long}\r\nb\n`);
+    const longBytes = Buffer.from(long);
+    const expected = Buffer.concat([longBytes.subarray(0, 16), longBytes.subarray(-16)]).toString();
+    for (let i = 0; i <= bytes.length; i++) {
+      for (const j of [i, Math.min(bytes.length, i + 5), Math.min(bytes.length, i + 40)]) {
+        const lines: [string, boolean][] = [];
+        const splitter = new LineSplitter((line, cut) => lines.push([line, cut]), 32, 'ends');
+        splitter.push(bytes.subarray(0, i));
+        splitter.push(bytes.subarray(i, j));
+        splitter.push(bytes.subarray(j));
+        splitter.end();
+        assert.deepEqual(
+          lines,
+          [
+            ['a', false],
+            [expected, true],
+            ['b', false],
+          ],
+          `cut at ${i}, ${j}`,
+        );
+      }
+    }
+  });
+
   test('stops at a line longer than its limit', () => {
     const lines: string[] = [];
     const splitter = new LineSplitter((line) => lines.push(line), 8);

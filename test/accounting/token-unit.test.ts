@@ -135,6 +135,19 @@ describe('the token unit', () => {
     assert.equal(await billed(cut.contentType, partial, [], { clientGone: true }), 'no_usage');
   });
 
+  test('a Responses stream whose final event is longer than the line limit: its usage from its end', async () => {
+    const answer = llmAnswer('responses', {
+      input: 'write a book',
+      max_tokens: 40_000,
+      stream: true,
+    });
+    const body = Buffer.from(answer.body);
+    assert.ok(body.length > 600_000);
+    const cuts = Array.from({ length: Math.floor(body.length / 9_973) }, (_, i) => (i + 1) * 9_973);
+    assert.equal(await billed(answer.contentType, body, cuts), answer.total);
+    assert.equal(await billed(answer.contentType, body, [body.length - 10]), answer.total);
+  });
+
   test('a JSON answer of many megabytes is read from its last bytes', async () => {
     const inputs = Array.from({ length: 3000 }, (_, i) => `text number ${i}`);
     const answer = llmAnswer('embeddings', { input: inputs });
