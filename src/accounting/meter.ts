@@ -99,13 +99,26 @@ class ExchangeMeter implements Meter {
   ) {}
 
   tapRequest(): ChunkObserver | undefined {
-    const plan = this.module.tapRequest?.(this.head);
+    const plan = this.planOf(() => this.module.tapRequest?.(this.head));
     return plan && this.attach(plan, this.head.headers['content-encoding'], 'request');
   }
 
   tapResponse(status: number, headers: IncomingHttpHeaders): ChunkObserver | undefined {
-    const plan = this.module.tapResponse?.({ status, headers, request: this.head });
+    const plan = this.planOf(() =>
+      this.module.tapResponse?.({ status, headers, request: this.head }),
+    );
     return plan && this.attach(plan, headers['content-encoding'], 'response');
+  }
+
+  /** The module's tap plan; a module that throws deciding it gets no tap (its count still runs). */
+  private planOf(decide: () => TapPlan | undefined): TapPlan | undefined {
+    try {
+      return decide();
+    } catch (error) {
+      this.warn('threw', error);
+      this.parts.metrics?.meterFault(this.module.unit, 'threw');
+      return undefined;
+    }
   }
 
   private attach(

@@ -136,4 +136,21 @@ describe('a meter', () => {
       assert.deepEqual(counted, [['test', reason]]);
     });
   }
+
+  test('a module whose tap decision throws gets no tap, and its count still runs', async () => {
+    const { meters, records, faults } = parts();
+    const meter = meters.start(
+      moduleOf(() => 1, {
+        tapResponse: () => {
+          throw new Error('module bug');
+        },
+      }),
+      'k',
+      head,
+    );
+    assert.equal(meter.tapResponse(200, {}), undefined);
+    await meter.end(end);
+    assert.deepEqual(records, [['k', 1, 'test']]);
+    assert.deepEqual(faults, [['test', 'threw']]);
+  });
 });
