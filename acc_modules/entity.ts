@@ -7,6 +7,7 @@
 import type { Exchange, TapResponseHead } from '../src/accounting/module.ts';
 import type { TapPlan } from '../src/accounting/tap.ts';
 import { usageSpecificationFor } from '../src/accounting/usage-specification.ts';
+import { isJsonMediaType, mediaTypeOf } from '../src/http/media-type.ts';
 
 export const unit = 'entity';
 export const usageSpecification = usageSpecificationFor(unit, 'Spec for NGSI entities returned');
@@ -67,17 +68,9 @@ export class TopLevelArrayCounter {
   }
 }
 
-const isJson = (headers: TapResponseHead['headers']) => {
-  const type =
-    String(headers['content-type'] ?? '')
-      .split(';')[0]
-      ?.trim()
-      .toLowerCase() ?? '';
-  return type === 'application/json' || type.endsWith('+json');
-};
-
 export function tapResponse(head: TapResponseHead): TapPlan | undefined {
-  if (head.status < 200 || head.status >= 300 || !isJson(head.headers)) return undefined;
+  const type = mediaTypeOf(head.headers['content-type']);
+  if (head.status < 200 || head.status >= 300 || !isJsonMediaType(type)) return undefined;
   const counter = new TopLevelArrayCounter();
   return {
     framing: 'chunks',

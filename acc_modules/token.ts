@@ -12,6 +12,7 @@ import { moduleFault } from '../src/accounting/module-fault.ts';
 import { SseEvents } from '../src/accounting/sse.ts';
 import type { TapPlan } from '../src/accounting/tap.ts';
 import { usageSpecificationFor } from '../src/accounting/usage-specification.ts';
+import { isJsonMediaType, mediaTypeOf } from '../src/http/media-type.ts';
 
 export const unit = 'token';
 export const usageSpecification = usageSpecificationFor(unit, 'Spec for LLM token usage');
@@ -117,15 +118,9 @@ function usageInTail(tail: string): number | undefined {
   return undefined;
 }
 
-const mediaType = (headers: TapResponseHead['headers']) =>
-  String(headers['content-type'] ?? '')
-    .split(';')[0]
-    ?.trim()
-    .toLowerCase() ?? '';
-
 export function tapResponse(head: TapResponseHead): TapPlan | undefined {
   if (head.status < 200 || head.status >= 300) return undefined;
-  const type = mediaType(head.headers);
+  const type = mediaTypeOf(head.headers['content-type']);
   if (type === 'text/event-stream') {
     const usage = new StreamUsage();
     const events = new SseEvents((_event, data, truncated) => usage.event(data, truncated));
@@ -138,7 +133,7 @@ export function tapResponse(head: TapResponseHead): TapPlan | undefined {
       result: () => usage.total(),
     };
   }
-  if (type === 'application/json' || type.endsWith('+json')) {
+  if (isJsonMediaType(type)) {
     const chunks: Buffer[] = [];
     let held = 0;
     return {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { compileFunction } from 'node:vm';
 import { proxyError } from '../errors.ts';
+import { mediaTypeOf } from '../http/media-type.ts';
 import type { Logger } from '../log.ts';
 import type { AccountingModule, Exchange, UsageSpecification } from './module.ts';
 import { moduleFault } from './module-fault.ts';
@@ -42,9 +43,6 @@ function requireCommonJs(file: string): Record<string, unknown> {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-const isJsonType = (type: unknown) =>
-  typeof type === 'string' && type.split(';')[0]?.trim().toLowerCase() === 'application/json';
-
 const parsed = (text: string): unknown => {
   try {
     return JSON.parse(text);
@@ -56,7 +54,7 @@ const parsed = (text: string): unknown => {
 /** The original's countInfo: the backend request with its body, the response with its body. */
 function countInfoOf(exchange: Exchange): unknown {
   const { request, response } = exchange;
-  const json = isJsonType(request.headers['content-type']);
+  const json = mediaTypeOf(request.headers['content-type']) === 'application/json';
   const requestBody = request.tap?.body?.toString('utf8');
   const responseBody = response.tap?.body?.toString('utf8') ?? '';
   return {

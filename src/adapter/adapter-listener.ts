@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { type AccountingProxyError, isProxyError, proxyError } from '../errors.ts';
 import { addressIn, toBlockList } from '../http/cidr.ts';
+import { mediaTypeOf } from '../http/media-type.ts';
 import { readBody } from '../http/read-body.ts';
 import { sendError } from '../http/send-error.ts';
 import type { Logger } from '../log.ts';
@@ -76,8 +77,8 @@ export async function startAdapterListener(
       res.setHeader('allow', 'POST');
       return sendError(res, proxyError('ADAPTER_METHOD_NOT_ALLOWED'));
     }
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') return sendError(res, proxyError('ADAPTER_CONTENT_TYPE'));
+    if (mediaTypeOf(req.headers['content-type']) !== 'application/json')
+      return sendError(res, proxyError('ADAPTER_CONTENT_TYPE'));
     try {
       const body = await readBody(req, MAX_MESSAGE_BYTES);
       // HTTP cannot carry notifications: a subscription is refused as go-ethereum refuses it.
