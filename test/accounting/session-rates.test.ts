@@ -8,6 +8,7 @@ import { loadAccountingModules } from '../../src/accounting/load-modules.ts';
 import { adapterUnits, sessionRatesOf } from '../../src/accounting/session-rates.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
+import { vpn } from '../store/contract/adapter.ts';
 import { SESSION_RATES } from '../support/session-rates.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
@@ -33,14 +34,7 @@ for (const backend of backends) {
       store = await openStore(backend.database(), {
         sessionRates: { 'gb-time': { perStart: 2, perByte: 2 ** -30, perMs: 1e-6 } },
       });
-      await store.addService({
-        publicPath: '/vpn',
-        url: 'openvpn://vpn.example.com:1194',
-        appId: 'app-vpn',
-        methods: [],
-        isContextBroker: false,
-        adapter: true,
-      });
+      await store.addService(vpn);
       await store.addBuy({
         ...{ apiKey: 'k1', publicPath: '/vpn', orderId: 'o1', productId: 'p1', customer: 'c' },
         ...{ unit: 'gb-time', recordType: 'data' },

@@ -26,6 +26,37 @@ const PATHS: Record<LlmApi, string> = {
 };
 
 const backends = storeBackends();
+
+/** The LLM stand-in behind a proxy that sells it as /llm, alice's buy `key-llm` in tokens. */
+async function startLlmProxy(
+  database: ReturnType<(typeof backends)[number]['database']>,
+  env: Record<string, string> = {},
+): Promise<{ llm: LlmBackend; f: ProxyFixture }> {
+  const llm = await startLlmBackend();
+  const modules = await loadAccountingModules(['call', 'megabyte', 'millisecond', 'token']);
+  const f = await startProxyFixture(
+    database,
+    {
+      ACCOUNTING_PROXY_MODULES: 'call,megabyte,millisecond,token',
+      ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
+      ...env,
+    },
+    { modules },
+  );
+  await f.store.addService({
+    publicPath: '/llm',
+    url: llm.url,
+    appId: APP_ID,
+    methods: ['POST'],
+    isContextBroker: false,
+  });
+  await f.store.addBuy({
+    ...{ apiKey: 'key-llm', publicPath: '/llm', orderId: 'o-llm', productId: 'p-llm' },
+    ...{ customer: 'alice', unit: 'token', recordType: 'tokenusage' },
+  });
+  await f.proxy.routing.refresh();
+  return { llm, f };
+}
 for (const backend of backends) {
   describe(`the token unit through the proxy on ${backend.name}`, () => {
     let llm: LlmBackend;
@@ -35,28 +66,7 @@ for (const backend of backends) {
       (await f.store.listUsage()).find((buy) => buy.apiKey === 'key-llm')?.pending ?? 0;
 
     before(async () => {
-      llm = await startLlmBackend();
-      const modules = await loadAccountingModules(['call', 'megabyte', 'millisecond', 'token']);
-      f = await startProxyFixture(
-        backend.database(),
-        {
-          ACCOUNTING_PROXY_MODULES: 'call,megabyte,millisecond,token',
-          ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
-        },
-        { modules },
-      );
-      await f.store.addService({
-        publicPath: '/llm',
-        url: llm.url,
-        appId: APP_ID,
-        methods: ['POST'],
-        isContextBroker: false,
-      });
-      await f.store.addBuy({
-        ...{ apiKey: 'key-llm', publicPath: '/llm', orderId: 'o-llm', productId: 'p-llm' },
-        ...{ customer: 'alice', unit: 'token', recordType: 'tokenusage' },
-      });
-      await f.proxy.routing.refresh();
+      ({ llm, f } = await startLlmProxy(backend.database()));
     });
     after(async () => {
       await f.close();
@@ -147,30 +157,10 @@ describe('tap memory, on SQLite', () => {
   let llm: LlmBackend;
   let f: ProxyFixture;
   before(async () => {
-    llm = await startLlmBackend();
-    const modules = await loadAccountingModules(['call', 'megabyte', 'millisecond', 'token']);
-    f = await startProxyFixture(
-      backends[0]?.database() ?? assert.fail('no SQLite'),
-      {
-        ACCOUNTING_PROXY_MODULES: 'call,megabyte,millisecond,token',
-        // Room for one SSE tap (1 MiB) at a time.
-        ACCOUNTING_PROXY_MODULE_MEMORY: String(1024 * 1024 + 1000),
-        ACCOUNTING_PROXY_OPS_PORT: String(await freePort()),
-      },
-      { modules },
-    );
-    await f.store.addService({
-      publicPath: '/llm',
-      url: llm.url,
-      appId: APP_ID,
-      methods: ['POST'],
-      isContextBroker: false,
-    });
-    await f.store.addBuy({
-      ...{ apiKey: 'key-llm', publicPath: '/llm', orderId: 'o-llm', productId: 'p-llm' },
-      ...{ customer: 'alice', unit: 'token', recordType: 'tokenusage' },
-    });
-    await f.proxy.routing.refresh();
+    ({ llm, f } = await startLlmProxy(backends[0]?.database() ?? assert.fail('no SQLite'), {
+      // Room for one SSE tap of the token unit (128 KiB) at a time.
+      ACCOUNTING_PROXY_MODULE_MEMORY: String(128 * 1024 + 1000),
+    }));
   });
   after(async () => {
     await f.close();
