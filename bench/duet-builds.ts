@@ -3,7 +3,8 @@
  * checkouts, each built (`npm run build`), such as `git worktree add /tmp/before HEAD~1`; the same
  * directory twice is the A/A run that shows the duet's own spread. `DUET_ENV` (JSON) sets both
  * proxies' environment (default: metrics and access log on), `BENCH_ROUNDS` (default 12) and
- * `BENCH_SECONDS` (default 4) size the run. SQLite, small bodies, 50 connections each.
+ * `BENCH_SECONDS` (default 4) size the run, `DUET_PATH` picks the backend path (default `/small`,
+ * 100 bytes; `/mib` for 1 MiB bodies). SQLite, 50 connections each.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const builds = (process.env.DUET_BUILDS ?? '').split(',').map((dir) => resolve(dir));
 if (builds.length !== 2) throw new Error('DUET_BUILDS: two checkouts, comma-separated');
 const env = JSON.parse(process.env.DUET_ENV ?? '{}') as Record<string, string>;
+const path = process.env.DUET_PATH ?? '/small';
 const dir = mkdtempSync(join(tmpdir(), 'ap-duet-'));
 const parties = await startParties();
 
@@ -33,7 +35,7 @@ async function startBuild(build: string, index: number) {
       main: join(build, 'dist/src/main.js'),
     },
   );
-  return { url: `${proxy.url}/bench/small`, stop: () => proxy.stop() };
+  return { url: `${proxy.url}/bench${path}`, stop: () => proxy.stop() };
 }
 
 const [a, b] = [await startBuild(builds[0] as string, 0), await startBuild(builds[1] as string, 1)];

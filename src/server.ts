@@ -29,6 +29,7 @@ import { createReadiness, type Readiness } from './ops/readiness.ts';
 import { createStoreProbe } from './ops/store-probe.ts';
 import { type OrionSupport, startOrionSupport } from './orion/orion-support.ts';
 import { createForwarder } from './proxy/forwarder.ts';
+import { processRelayGc } from './proxy/relay-gc.ts';
 import { type RoutingSync, startRoutingSync } from './proxy/routing-sync.ts';
 import { createProxyApp } from './proxy-app.ts';
 import { openStore } from './store/open.ts';
@@ -153,7 +154,11 @@ export async function startProxy(
       metrics,
       idm: overrides.idm,
     });
-    const forwarder = createForwarder({ timeoutMs: config.accounting_proxy.backend_timeout, log });
+    const forwarder = createForwarder({
+      timeoutMs: config.accounting_proxy.backend_timeout,
+      log,
+      relayGc: processRelayGc(),
+    });
     closers.add('forwarder', () => forwarder.close());
 
     // Reporting floor: usage to the marketplace, and (tmf4) its products as buys.

@@ -9,6 +9,7 @@ import { errorCode, upstreamFailure } from '../http/upstream-failure.ts';
 import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
 import type { BackendAnswer, ExchangeHooks, ForwardTarget } from './exchange-hooks.ts';
+import type { RelayGc } from './relay-gc.ts';
 
 export interface Forwarder {
   /**
@@ -56,6 +57,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly hooks: ExchangeHooks | undefined,
     private readonly trace: ExchangeTrace,
     private readonly log: Logger,
+    readonly relayGc: RelayGc,
   ) {
     res.once('close', () => this.onClientClose());
   }
@@ -92,6 +94,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.received += chunk.length;
+    this.relayGc.relayed(chunk.length);
     if (this.expectedBytes !== undefined && this.received >= this.expectedBytes) {
       this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
       // Its tap must see it before the usage is counted, which the client's last byte waits for.
@@ -195,6 +198,7 @@ async function* countedBody(
 ): AsyncGenerator<Buffer> {
   for await (const chunk of req) {
     exchange.requestBytes += (chunk as Buffer).length;
+    exchange.relayGc.relayed((chunk as Buffer).length);
     yield chunk as Buffer;
     observe?.(chunk as Buffer);
   }
@@ -212,8 +216,12 @@ const NOT_FORWARDED = new Set(['expect', 'host', 'x-api-key']);
  * sees the client's request minus hop-by-hop headers, with X-Forwarded-* and its own Host, at the
  * exact path; errors map to JSON: refused or reset → 502, silent past the timeout → 504.
  */
-export function createForwarder(options: { timeoutMs: number; log: Logger }): Forwarder {
-  const { timeoutMs, log } = options;
+export function createForwarder(options: {
+  timeoutMs: number;
+  log: Logger;
+  relayGc: RelayGc;
+}): Forwarder {
+  const { timeoutMs, log, relayGc } = options;
   const agent = new Agent({
     connections: 1024,
     connect: { timeout: timeoutMs },
@@ -251,7 +259,7 @@ export function createForwarder(options: { timeoutMs: number; log: Logger }): Fo
       headers['x-forwarded-host'] = incoming['x-forwarded-host'] ?? incoming.host;
       headers.host = hostOf(target.origin);
       headers['x-request-id'] = trace.id;
-      const exchange = new Exchange(req, res, hooks, trace, log);
+      const exchange = new Exchange(req, res, hooks, trace, log, relayGc);
       const body = hasBody ? countedBody(req, exchange, hooks?.observeRequest?.()) : null;
       trace.upstreamStartedAt = trace.clock.monotonic();
       try {
