@@ -1,18 +1,8 @@
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** V8's collector as the `--expose-gc` extension offers it. */
-export type Collect = (options: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) => void;
-
-export interface RelayGcOptions {
-  collect: Collect;
-  /** Bytes of ArrayBuffers V8 accounts for (`external_memory`). */
-  externalBytes(): number;
-  /** Bytes relayed between two young-generation collections. */
-  everyBytes?: number;
-  /** Growth of external memory over its low point that starts a full collection. */
-  externalSlack?: number;
-}
+/** V8's young-generation collection, as the `--expose-gc` extension offers it. */
+export type CollectYoung = () => void;
 
 export interface RelayGc {
   /** Bytes the proxy has just passed on (a socket read's buffer, garbage once written). */
@@ -21,49 +11,43 @@ export interface RelayGc {
 
 /**
  * Collects the socket buffers a large body leaves behind at the pace the proxy relays them.
- * Every socket read is a 64 KiB buffer outside V8's heap, dead once written on; V8 counts such
- * memory only towards full collections, at 64 MB past the last one (nodejs/node#1671), and never
- * schedules a young-generation collection for it. Relaying 10 streams at once, Node 22-26 reached
- * 40-60 MB of dead buffers and kept most of it from the system (bench/README item 20). A young
- * collection every `everyBytes` relayed frees the buffers that died young; the few that waited in
- * a slow client's queue long enough to be promoted are freed by an incremental full collection once
- * external memory has grown `externalSlack` past its low point. Small answers allocate enough on
- * the heap that V8's own collections come long before `everyBytes`.
+ * Every socket read is a buffer of up to 64 KiB outside V8's heap, dead once written on; V8 counts
+ * such memory only towards full collections, at 64 MB past the last one (nodejs/node#1671), and
+ * never schedules a young-generation collection for it. Relaying 10 streams at once, Node 22-26
+ * held 40-60 MB of dead buffers at a time (bench/README item 20). A young collection every
+ * `everyBytes` relayed frees those that died young. Small answers allocate enough on the heap
+ * that V8's own collections come long before `everyBytes`; on 1 MiB answers the bench shows no
+ * cost. (A full collection as well, once external memory grew past a margin, saved 10 MB more on
+ * 1 GiB streams but cost a fifth of the 1 MiB requests: live buffers of 50 answers in flight
+ * passed any margin.)
  */
-export function createRelayGc(options: RelayGcOptions): RelayGc {
-  const { collect, externalBytes } = options;
-  const everyBytes = options.everyBytes ?? 8 * 1048576;
-  const externalSlack = options.externalSlack ?? 16 * 1048576;
+export function createRelayGc(collectYoung: CollectYoung, everyBytes = 8 * 1048576): RelayGc {
   let sinceLast = 0;
-  let externalFloor = externalBytes();
   return {
     relayed(bytes) {
       sinceLast += bytes;
       if (sinceLast < everyBytes) return;
       sinceLast = 0;
-      collect({ type: 'minor', execution: 'sync' });
-      const external = externalBytes();
-      if (external > externalFloor + externalSlack) {
-        collect({ type: 'major', execution: 'async' });
-        externalFloor = externalBytes();
-      } else if (external < externalFloor) externalFloor = external;
+      collectYoung();
     },
   };
 }
 
 /**
- * V8's `gc` function, taken from a context of its own so that no script of the process (an
- * accounting module included) finds a global `gc`: the flag is on only while that context is made.
+ * V8's young collection, from a `gc` taken in a context of its own so that no script of the
+ * process (an accounting module included) finds a global `gc`: the flag is on only while that
+ * context is made.
  */
-export function v8Collect(): Collect {
+export function v8CollectYoung(): CollectYoung {
   setFlagsFromString('--expose-gc');
+  let gc: (options: { type: 'minor' }) => void;
   try {
-    return runInNewContext('gc') as Collect;
+    gc = runInNewContext('gc');
   } finally {
     setFlagsFromString('--no-expose-gc');
   }
+  return () => gc({ type: 'minor' });
 }
 
 /** The relay collector on this process's V8. */
-export const processRelayGc = (): RelayGc =>
-  createRelayGc({ collect: v8Collect(), externalBytes: () => getHeapStatistics().external_memory });
+export const processRelayGc = (): RelayGc => createRelayGc(v8CollectYoung());
