@@ -1,3 +1,4 @@
+import { limitErrorEntries } from './error-table-limits.ts';
 import { tokenErrorEntries } from './error-table-tokens.ts';
 
 /**
@@ -110,6 +111,7 @@ export const errorEntries = {
       `An adapter service cannot be sold by "${unit}": use one of ${units}.`,
   },
   ...tokenErrorEntries,
+  ...limitErrorEntries,
   // Proxy path: authorization
   API_KEY_MISSING: { status: 401, message: () => 'Undefined "X-API-KEY" header' },
   API_KEY_INVALID: { status: 401, message: () => 'Invalid API key' },

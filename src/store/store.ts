@@ -1,4 +1,5 @@
 import type { AdapterStore, ClientAccess } from './adapter.ts';
+import type { LimitStore, LimitsEntry } from './limits.ts';
 import type {
   MarketplaceTerms,
   ServiceCatalog,
@@ -100,6 +101,8 @@ export const MARKETPLACE_KEYS_KEPT = 10;
 export interface UsageIncrement {
   apiKey: string;
   amount: number;
+  /** The quota period the amount is spent in, for a buy whose quota counts metered amounts. */
+  quotaPeriod?: string;
 }
 
 /** Identifies a batch of increments: its writer (one per proxy process) and its number. */
@@ -132,6 +135,8 @@ export interface RoutingState {
   services: Service[];
   bindings: AdminBinding[];
   buys: Buy[];
+  /** Limits set on services and on buys in force. */
+  limits: LimitsEntry[];
 }
 
 /** Services, administrators and their bindings: what routing and the CLI manage. */
@@ -289,4 +294,5 @@ export type Store = StoreConnection &
   SubscriptionStore &
   AdapterStore &
   SettingsStore &
-  WindowStore;
+  WindowStore &
+  LimitStore;

@@ -28,6 +28,7 @@ describe('routing table', () => {
         recordType: 'callusage',
       },
     ],
+    limits: [],
   });
   const rest = (url: string) => table.route(url)?.rest;
 

@@ -59,7 +59,7 @@ export const adapterScripts = {
   // now (epoch ms), ARGV[6]: the session rates per unit (JSON). Answers {result, amount}: the rule
   // of applySessionEvent (store/adapter.ts).
   recordSession: script(
-    ['clients', 'buys', 'pending', 'identities', 'ended-clients'],
+    ['clients', 'buys', 'pending', 'identities', 'ended-clients', 'limits', 'limit-counters'],
     `${removeBuy}
     local event, units, now = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
     local apiKey = redis.call('HGET', clients, ARGV[2])

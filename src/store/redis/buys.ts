@@ -55,9 +55,9 @@ export function redisBuys({ redis, keys, run, change, durableChange }: RedisCont
         window ? String(window.at) : '',
         window ? String(window.length) : '',
       ];
-      for (const { apiKey, amount } of increments) {
+      for (const { apiKey, amount, quotaPeriod } of increments) {
         assertValidAmount(amount);
-        args.push(apiKey, amount);
+        args.push(apiKey, amount, quotaPeriod ?? '');
       }
       await durableChange('addUsage', ...args);
     },

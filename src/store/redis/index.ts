@@ -11,6 +11,7 @@ import {
   type RedisContext,
 } from './connection.ts';
 import { STORE_KEYS } from './keys.ts';
+import { redisLimits } from './limits.ts';
 import { redisLocks } from './locks.ts';
 import { LAYOUT, migrateFirstLayout } from './migrate-layout.ts';
 import { redisReporting } from './reporting.ts';
@@ -67,6 +68,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     ...redisAdapter(context, options.sessionRates ?? {}),
     ...redisSettings(context),
     ...redisWindows(context),
+    ...redisLimits(context),
     isAvailable: () => redis.status === 'ready',
     probe: async () => {
       await redis.ping();

@@ -22,6 +22,8 @@ export const STORE_KEYS = [
   'catalog',
   'settings',
   'windows',
+  'limits',
+  'limit-counters',
 ] as const;
 
 export type StoreKey = (typeof STORE_KEYS)[number];

@@ -67,7 +67,7 @@ export const reportingScripts = {
 
   // ARGV[2]: apiKey, ARGV[3]: the correlation number the usage API took.
   completeRecord: script(
-    ['buys', 'pending', 'identities', 'clients', 'ended-clients'],
+    ['buys', 'pending', 'identities', 'clients', 'ended-clients', 'limits', 'limit-counters'],
     `${removeBuy}
     local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)

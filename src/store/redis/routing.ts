@@ -1,5 +1,6 @@
 import type { RoutingState, RoutingStore } from '../store.ts';
 import { atomically, type RedisContext } from './connection.ts';
+import { limitsInForce } from './limits.ts';
 import { buysInForce, compare, toService } from './rows.ts';
 
 type Bindings = { adminId: string; publicPath: string }[];
@@ -50,19 +51,21 @@ export function redisRouting({ redis, keys, change }: RedisContext): RoutingStor
 
     // One MULTI: a consistent read of everything the proxy path routes by.
     loadRoutingState: async (): Promise<RoutingState> => {
-      const [serviceHash, bindings, buyHash] = await atomically<
-        [Record<string, string>, string[], Record<string, string>]
+      const [serviceHash, bindings, buyHash, limitHash] = await atomically<
+        [Record<string, string>, string[], Record<string, string>, Record<string, string>]
       >(
         redis
           .multi()
           .hgetall(keys.of('services'))
           .smembers(keys.of('bindings'))
-          .hgetall(keys.of('buys')),
+          .hgetall(keys.of('buys'))
+          .hgetall(keys.of('limits')),
       );
       return {
         services: services(serviceHash),
         bindings: parseBindings(bindings),
         buys: buysInForce(buyHash),
+        limits: limitsInForce(limitHash, buyHash),
       };
     },
     routingVersion: async () =>

@@ -14,14 +14,16 @@ const exact = `local function exact(n) return string.format('%.17g', n) end`;
 
 /**
  * `removeBuy(apiKey, buy)`: the buy's entry, pending amount and identity go; an adapter buy's
- * client key is kept as ended. For scripts that declare buys, pending, identities, clients and
- * ended-clients.
+ * client key is kept as ended; its limits and counters go. For scripts that declare buys, pending,
+ * identities, clients, ended-clients, limits and limit-counters.
  */
 export const removeBuy = `
   local function removeBuy(apiKey, buy)
     redis.call('HDEL', buys, apiKey)
     redis.call('HDEL', pending, apiKey)
     redis.call('HDEL', identities, buy.identity)
+    redis.call('HDEL', limits, buy.publicPath .. '\\n' .. apiKey)
+    redis.call('HDEL', limitCounters, apiKey)
     if buy.clientKey then
       redis.call('HDEL', clients, buy.clientKey)
       redis.call('HSET', endedClients, buy.clientKey, buy.publicPath)

@@ -11,6 +11,7 @@
  * `products` a product id to its JSON, `clients` an adapter buy's client key to its API key.
  */
 import { adapterScripts } from './adapter-scripts.ts';
+import { limitScripts, spendQuota } from './limit-scripts.ts';
 import { reportingScripts } from './reporting-scripts.ts';
 import { bump, removeBuy, replaceCatalog, script } from './script.ts';
 
@@ -156,7 +157,17 @@ export const scripts = {
   ),
 
   revokeBuy: script(
-    ['buys', 'pending', 'identities', 'subscriptions', 'clients', 'ended-clients', 'counters'],
+    [
+      'buys',
+      'pending',
+      'identities',
+      'subscriptions',
+      'clients',
+      'ended-clients',
+      'limits',
+      'limit-counters',
+      'counters',
+    ],
     `${removeBuy}
     local apiKey = ARGV[2]
     local raw = redis.call('HGET', buys, apiKey)
@@ -187,18 +198,21 @@ export const scripts = {
   // Each writer's last applied batch number is kept, so a batch resent after a lost reply is
   // recognised and not added twice.
   addUsage: script(
-    ['pending', 'usage-writers', 'buys', 'windows'],
-    `local writer, seq, windowStart, at, length = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+    ['pending', 'usage-writers', 'buys', 'windows', 'limit-counters'],
+    `${spendQuota}
+    local writer, seq, windowStart, at, length = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
     if writer ~= '' then
       local last = tonumber(redis.call('HGET', usageWriters, writer) or '0')
       if seq <= last then return 'OK' end
       redis.call('HSET', usageWriters, writer, seq)
     end
-    for i = 7, #ARGV, 2 do
-      local apiKey, increment = ARGV[i], tonumber(ARGV[i + 1])
+    -- Per increment: API key, amount, quota period ('' for none).
+    for i = 7, #ARGV, 3 do
+      local apiKey, increment, quotaPeriod = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
       local amount = redis.call('HGET', pending, apiKey)
       if amount then
         redis.call('HSET', pending, apiKey, exact(tonumber(amount) + increment))
+        if quotaPeriod ~= '' then spendQuota(apiKey, quotaPeriod, increment) end
         local buy = windowStart ~= '' and cjson.decode(redis.call('HGET', buys, apiKey))
         if buy and buy.terms then
           local start, lastAt = tonumber(windowStart), tonumber(at)
@@ -244,6 +258,7 @@ export const scripts = {
 
   ...reportingScripts,
   ...adapterScripts,
+  ...limitScripts,
 } as const;
 
 export type ScriptName = keyof typeof scripts;

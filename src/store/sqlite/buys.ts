@@ -2,6 +2,7 @@ import { proxyError } from '../../errors.ts';
 import type { Buy, BuyIdentity, BuyStore, BuyUsage, UsageBatch, UsageIncrement } from '../store.ts';
 import { assertValidAmount } from '../usage-amount.ts';
 import type { SqliteDatabase } from './driver.ts';
+import { sqliteQuotaSpending } from './limits.ts';
 import type { RoutingChange } from './routing-version.ts';
 import { BUY_COLUMNS, type BuyRow, toBuy } from './rows.ts';
 
@@ -14,6 +15,7 @@ const identityOf = ({ orderId, productId, customer, publicPath }: BuyIdentity): 
 
 /** Buys and their metered usage in SQLite. */
 export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): BuyStore {
+  const spendQuota = sqliteQuotaSpending(db);
   const sql = {
     serviceExists: db.prepareValue('SELECT 1 FROM services WHERE public_path = ?'),
     insertBuy: db.prepare(
@@ -75,7 +77,10 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
         if (batch.seq <= last) return;
         sql.setLastBatch.run(batch.writer, batch.seq);
       }
-      for (const { apiKey, amount } of increments) sql.addUsage.run(amount, apiKey);
+      for (const { apiKey, amount, quotaPeriod } of increments) {
+        sql.addUsage.run(amount, apiKey);
+        if (quotaPeriod !== undefined) spendQuota(apiKey, quotaPeriod, amount);
+      }
       if (!batch?.window) return;
       const { start, at, length } = batch.window;
       for (const { apiKey, amount } of increments) {

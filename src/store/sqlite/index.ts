@@ -6,6 +6,7 @@ import { sqliteAdapter } from './adapter.ts';
 import { sqliteBuys } from './buys.ts';
 import { type CheckpointerOptions, startCheckpointer } from './checkpointer.ts';
 import type { SqliteDatabase, SqliteDriverName } from './driver.ts';
+import { sqliteLimits } from './limits.ts';
 import { sqliteLocks } from './locks.ts';
 import { openSqliteDatabase } from './open-database.ts';
 import { sqliteReporting } from './reporting.ts';
@@ -101,6 +102,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...sqliteAdapter(db, options.sessionRates ?? {}),
     ...sqliteSettings(db),
     ...sqliteWindows(db),
+    ...sqliteLimits(db, routingChange),
     isAvailable: () => db.open,
     probe: async () => probe.check(),
     watchChanges: async (onChange) => {

@@ -1,6 +1,7 @@
 import { proxyError } from '../../errors.ts';
 import type { RoutingState, RoutingStore, Service, ServiceCatalog } from '../store.ts';
 import type { SqliteDatabase } from './driver.ts';
+import { limitsReader } from './limits.ts';
 import type { RoutingChange } from './routing-version.ts';
 import {
   BUY_COLUMNS,
@@ -81,11 +82,13 @@ export function sqliteRouting(db: SqliteDatabase, routingChange: RoutingChange):
     if (!sql.adminExists.get(userId)) throw proxyError('ADMIN_NOT_FOUND', userId);
   };
 
+  const readLimits = limitsReader(db);
   const readRoutingState = db.transaction(
     (): RoutingState => ({
       services: servicesWithCatalogs(),
       bindings: sql.allBindings.all(),
       buys: sql.activeBuys.all().map(toBuy),
+      limits: readLimits(),
     }),
   );
 

@@ -151,6 +151,25 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE buys ADD COLUMN meter_faults TEXT;
   `,
+  // Limits: JSON Limits per service ('' for the service) or per buy; each buy's counters.
+  `
+  CREATE TABLE limits (
+    public_path TEXT NOT NULL REFERENCES services(public_path) ON DELETE CASCADE,
+    api_key TEXT NOT NULL DEFAULT '',
+    limits TEXT NOT NULL,
+    PRIMARY KEY (public_path, api_key)
+  );
+  CREATE TABLE limit_counters (
+    api_key TEXT PRIMARY KEY REFERENCES buys(api_key) ON DELETE CASCADE,
+    rate_window INTEGER,
+    rate_count INTEGER NOT NULL DEFAULT 0,
+    quota_period TEXT,
+    quota_spent REAL NOT NULL DEFAULT 0
+  );
+  CREATE TRIGGER buys_limits_removed AFTER DELETE ON buys BEGIN
+    DELETE FROM limits WHERE api_key = old.api_key;
+  END;
+  `,
 ];
 
 /** How many migrations the file has had. */

@@ -8,6 +8,7 @@ import type { Store } from '../../../src/store/store.ts';
 import { adapterContract } from './adapter.ts';
 import { buysContract } from './buys.ts';
 import { buy, type StoreFixture, type StoreHarness, weather } from './fixtures.ts';
+import { limitsContract } from './limits.ts';
 import { locksContract } from './locks.ts';
 import { reportingContract } from './reporting.ts';
 import { routingContract } from './routing.ts';
@@ -46,6 +47,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
     locksContract(context);
     subscriptionsContract(context);
     adapterContract(context);
+    limitsContract(context);
 
     test('probe answers while the store can be written and rejects once it is closed', async () => {
       await store.probe();

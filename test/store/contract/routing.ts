@@ -172,6 +172,7 @@ export function routingContract({ store, reopen }: ContractContext): void {
         services: [orion, weather],
         bindings: [{ adminId: 'bob', publicPath: '/orion' }],
         buys: [buy('k1')],
+        limits: [],
       });
     });
 
