@@ -1,5 +1,6 @@
 /** The error table's entries for limits (see error-table.ts and src/limits/). */
 export const limitErrorEntries = {
+  LIMITS_INVALID: { status: 422, message: (problem: string) => problem },
   LIMITS_BUY_NOT_FOUND: {
     status: 404,
     message: (publicPath: string, orderId: string, productId: string) =>

@@ -39,6 +39,13 @@ function check(unit: string, exports: Record<string, unknown>): AccountingModule
   ) {
     throw problem('its fallback must be a finite number ≥ 0');
   }
+  const { perExchange } = exports;
+  if (
+    perExchange !== undefined &&
+    !(typeof perExchange === 'number' && perExchange > 0 && Number.isFinite(perExchange))
+  ) {
+    throw problem('its perExchange must be a finite number > 0');
+  }
   const session = exports.session as Record<string, unknown> | undefined;
   if (session !== undefined) {
     const rates = typeof session === 'object' && session !== null ? Object.entries(session) : [];

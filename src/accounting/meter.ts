@@ -62,12 +62,14 @@ export interface Meter {
 }
 
 export interface Meters {
-  start(
-    module: AccountingModule,
-    apiKey: string,
-    head: RequestHead,
-    context?: { requestId?: string; tally?: MeterTally },
-  ): Meter;
+  start(module: AccountingModule, apiKey: string, head: RequestHead, context?: MeterContext): Meter;
+}
+
+export interface MeterContext {
+  requestId?: string;
+  tally?: MeterTally;
+  /** The buy's quota period its amount is spent in (a quota that reserved nothing at admission). */
+  quotaPeriod?: string;
 }
 
 export interface MeterParts {
@@ -94,8 +96,7 @@ class ExchangeMeter implements Meter {
     private readonly module: AccountingModule,
     private readonly apiKey: string,
     private readonly head: RequestHead,
-    private readonly requestId: string | undefined,
-    private readonly tally: MeterTally | undefined,
+    private readonly context: MeterContext,
   ) {}
 
   tapRequest(): ChunkObserver | undefined {
@@ -227,13 +228,14 @@ class ExchangeMeter implements Meter {
   }
 
   private commit(amount: number): Promise<void> {
-    const { tally, module } = this;
+    const { module } = this;
+    const { tally } = this.context;
     if (tally) {
       tally.amount = amount;
       tally.unit = module.unit;
     }
     if (amount === 0) return NOTHING;
-    return this.parts.recorder.record(this.apiKey, amount, module.unit);
+    return this.parts.recorder.record(this.apiKey, amount, module.unit, this.context.quotaPeriod);
   }
 
   private fault(reason: MeterFault, detail: unknown): Promise<void> {
@@ -250,7 +252,7 @@ class ExchangeMeter implements Meter {
   private warn(reason: MeterFault, detail: unknown): void {
     this.parts.log.warn(
       {
-        requestId: this.requestId,
+        requestId: this.context.requestId,
         unit: this.module.unit,
         reason,
         err: detail instanceof Error ? detail.message : String(detail),
@@ -268,6 +270,6 @@ class ExchangeMeter implements Meter {
 export function createMeters(parts: MeterParts): Meters {
   return {
     start: (module, apiKey, head, context = {}) =>
-      new ExchangeMeter(parts, module, apiKey, head, context.requestId, context.tally),
+      new ExchangeMeter(parts, module, apiKey, head, context),
   };
 }

@@ -66,6 +66,12 @@ export interface AccountingModule {
   usageSpecification: UsageSpecification;
   count(exchange: Exchange): number | Promise<number>;
   fallback?: number;
+  /**
+   * What every exchange costs, known before it is forwarded (the `call` unit's 1; its `count` must
+   * give the same): a quota reserves it when the request is admitted, so proxies sharing a store
+   * admit exactly the quota. Units known only from the answer leave it out.
+   */
+  perExchange?: number;
   /** Milliseconds its asynchronous `count` may take (default ACCOUNTING_PROXY_MODULE_TIMEOUT). */
   timeoutMs?: number;
   /**

@@ -29,9 +29,10 @@ export interface RecorderMetrics {
 export interface UsageRecorder {
   /**
    * Resolves once the amount is committed to the store. Never rejects: a failed commit is retried.
-   * `unit` is what the amount counts, for metrics.
+   * `unit` is what the amount counts, for metrics; `quotaPeriod`, the buy's quota period the
+   * amount is spent in (a quota that did not reserve it at admission).
    */
-  record(apiKey: string, amount: number, unit?: string): Promise<void>;
+  record(apiKey: string, amount: number, unit?: string, quotaPeriod?: string): Promise<void>;
   /** False while commits are failing: the proxy then refuses new metered requests. */
   readonly healthy: boolean;
   /** Increments recorded and not committed yet. */
@@ -53,11 +54,15 @@ interface Waiter {
  * one update per buy rather than one per request.
  */
 function sumPerBuy(batch: readonly Waiter[]): UsageIncrement[] {
-  const sums = new Map<string, number>();
+  const sums = new Map<string, UsageIncrement>();
   for (const { increment } of batch) {
-    sums.set(increment.apiKey, (sums.get(increment.apiKey) ?? 0) + increment.amount);
+    const { apiKey, quotaPeriod } = increment;
+    const key = quotaPeriod === undefined ? apiKey : `${apiKey}\n${quotaPeriod}`;
+    const sum = sums.get(key);
+    if (sum) sum.amount += increment.amount;
+    else sums.set(key, { ...increment });
   }
-  return Array.from(sums, ([apiKey, amount]) => ({ apiKey, amount }));
+  return [...sums.values()];
 }
 
 /**
@@ -136,9 +141,11 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
 
   metrics?.watchUncommitted?.(() => queue.length + inFlight);
   return {
-    record(apiKey, amount, unit = '') {
+    record(apiKey, amount, unit = '', quotaPeriod) {
       return new Promise<void>((resolve) => {
-        queue.push({ increment: { apiKey, amount }, unit, resolve });
+        const increment =
+          quotaPeriod === undefined ? { apiKey, amount } : { apiKey, amount, quotaPeriod };
+        queue.push({ increment, unit, resolve });
         if (!scheduled && !committing) {
           scheduled = true;
           setImmediate(flush);

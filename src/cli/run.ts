@@ -14,6 +14,7 @@ import { registerGetAdmins } from './commands/get-admins.ts';
 import { registerGetService } from './commands/get-service.ts';
 import { registerReport } from './commands/report.ts';
 import { registerResume } from './commands/resume.ts';
+import { registerSetLimits } from './commands/set-limits.ts';
 import { registerSetOfferings } from './commands/set-offerings.ts';
 import { registerUsage } from './commands/usage.ts';
 import type { CliIo } from './context.ts';
@@ -37,6 +38,7 @@ function buildProgram(io: CliIo): Command {
     registerGetService,
     registerDeleteService,
     registerSetOfferings,
+    registerSetLimits,
     registerAddAdmin,
     registerDeleteAdmin,
     registerBindAdmin,

@@ -3,6 +3,7 @@
  * hour, and a quota in the buy's unit per UTC day, UTC month or the buy's lifetime. Pure: the store
  * counts, the proxy path asks it.
  */
+import { proxyError } from '../errors.ts';
 
 export const RATE_UNITS = ['second', 'minute', 'hour'] as const;
 export type RateUnit = (typeof RATE_UNITS)[number];
@@ -35,7 +36,10 @@ export function parseRate(spec: string): RateLimit {
   const match = /^(\d+)\/(second|minute|hour)$/.exec(spec.trim());
   const limit = Number(match?.[1]);
   if (!match || !Number.isSafeInteger(limit) || limit < 1) {
-    throw new Error(`a rate is <requests>/<second|minute|hour> with a whole number ≥ 1: ${spec}`);
+    throw proxyError(
+      'LIMITS_INVALID',
+      `A rate is <requests>/<second|minute|hour> with a whole number ≥ 1, not "${spec}".`,
+    );
   }
   return { limit, per: match[2] as RateUnit };
 }
@@ -45,7 +49,10 @@ export function parseQuota(spec: string): Quota {
   const match = /^(\d+(?:\.\d+)?)\/(day|month|total)$/.exec(spec.trim());
   const amount = Number(match?.[1]);
   if (!match || !Number.isFinite(amount)) {
-    throw new Error(`a quota is <amount>/<day|month|total> with an amount ≥ 0: ${spec}`);
+    throw proxyError(
+      'LIMITS_INVALID',
+      `A quota is <amount>/<day|month|total> with an amount ≥ 0, not "${spec}".`,
+    );
   }
   return { amount, period: match[2] as QuotaPeriod };
 }
@@ -96,6 +103,11 @@ export function quotaPeriodAt(
   return { key: 'total', endsAt: undefined };
 }
 
-export function sameLimits(a: Limits | undefined, b: Limits | undefined): boolean {
-  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+/** `rate 5/second, quota 10000/month`, or `none`. */
+export function describeLimits(limits: Limits | undefined): string {
+  const parts = [
+    ...(limits?.rate ? [`rate ${formatRate(limits.rate)}`] : []),
+    ...(limits?.quota ? [`quota ${formatQuota(limits.quota)}`] : []),
+  ];
+  return parts.join(', ') || 'none';
 }

@@ -46,6 +46,12 @@ export class ExchangeTrace {
     this.bytesOut = bytesOut;
   }
 
+  /** Refused by a rate limit or a spent quota (429), before the backend was asked. */
+  limited(code: string, bytesOut: number): void {
+    this.refused(code, bytesOut);
+    this.outcome = 'limited';
+  }
+
   upstreamFailed(code: string): void {
     this.outcome = 'upstream_error';
     this.code = code;

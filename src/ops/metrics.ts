@@ -14,7 +14,7 @@ export const METRIC_PREFIX = 'accounting_proxy_';
 type TokenResult = 'valid' | 'invalid' | 'unavailable';
 
 /** How an exchange of the proxy path ended. */
-export type Outcome = 'forwarded' | 'refused' | 'upstream_error';
+export type Outcome = 'forwarded' | 'refused' | 'limited' | 'upstream_error';
 
 // From a cached in-memory answer (well under a millisecond) to a backend at its timeout.
 const DURATION_BUCKETS = [

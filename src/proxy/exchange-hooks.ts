@@ -36,8 +36,12 @@ export interface ExchangeHooks {
    * `backendFailed` says whether the backend broke it off (rather than the client leaving).
    */
   onIncomplete(answer: BackendAnswer, bytes: ExchangeBytes, backendFailed: boolean): void;
+  /** The backend never answered (refused, timed out, or the client left first). */
+  onUnanswered?(): void;
   /** Response headers the module reads and the client must not get, lower case. */
   hiddenHeaders?: readonly string[];
+  /** Headers the client gets over the backend's (the RateLimit fields), lower case. */
+  addedHeaders?: Readonly<Record<string, string>>;
   /** Sees each request body chunk once undici has taken it (a module's tap), if set. */
   observeRequest?(): ((chunk: Buffer) => void) | undefined;
   /** Sees each response body chunk once it is passed to the client, if set. */

@@ -49,6 +49,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private backendFailed = false;
   private done = false;
   private drainListening = false;
+  private toldUnanswered = false;
   private observer: ((chunk: Buffer) => void) | undefined;
 
   constructor(
@@ -115,10 +116,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** The headers the client gets: those of the answer but the ones a module hides. */
   private clientHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
     const hidden = this.hooks?.hiddenHeaders;
-    if (!hidden) return headers;
+    const added = this.hooks?.addedHeaders;
+    if (!hidden && !added) return headers;
     const shown = { ...headers };
-    for (const name of hidden) delete shown[name];
-    return shown;
+    for (const name of hidden ?? []) delete shown[name];
+    return added ? Object.assign(shown, added) : shown;
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
@@ -147,6 +149,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   fail(error: Error): void {
     this.done = true;
     const { req, res } = this;
+    if (!this.answer) this.unanswered();
     if (this.clientGone || error instanceof ClientGoneError || res.destroyed || req.errored) {
       res.destroy();
       return;
@@ -170,6 +173,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.trace.bytesOut = sendError(res, failure);
   }
 
+  /** Once per exchange, whichever of the client and the backend ends it first. */
+  private unanswered(): void {
+    if (this.toldUnanswered) return;
+    this.toldUnanswered = true;
+    this.hooks?.onUnanswered?.();
+  }
+
   private onClientClose(): void {
     if (this.res.writableFinished) return;
     this.clientGone = true;
@@ -177,6 +187,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const sent = this.received - (this.held?.length ?? 0);
     this.trace.bytesIn = this.requestBytes;
     this.trace.bytesOut = sent;
+    if (!this.answer) this.unanswered();
     if (this.answer && this.hooks) {
       this.hooks.onIncomplete(
         this.answer,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.ts';
-import type { Meters, RequestHead } from '../accounting/meter.ts';
-import type { AccountingModule, ExchangeOutcome } from '../accounting/module.ts';
+import type { Meters } from '../accounting/meter.ts';
+import type { AccountingModule } from '../accounting/module.ts';
 import type { UsageRecorder } from '../accounting/usage-recorder.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { type IdmUser, isForApplication } from '../auth/idm-client.ts';
@@ -20,13 +20,9 @@ import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
 import { backendTarget } from '../services/backend-target.ts';
 import type { Buy, Service, Store } from '../store/store.ts';
-import type {
-  BackendAnswer,
-  ExchangeBytes,
-  ExchangeHooks,
-  ForwardTarget,
-} from './exchange-hooks.ts';
 import type { Forwarder } from './forwarder.ts';
+import { createLimitGate, type Grant } from './limit-gate.ts';
+import { type Metering, meteringHooks } from './metering-hooks.ts';
 import type { RoutingSync } from './routing-sync.ts';
 import type { Route } from './routing-table.ts';
 
@@ -63,11 +59,6 @@ export interface SubscriptionHook {
   intercept(req: IncomingMessage, res: ServerResponse, request: BuyerRequest): boolean;
 }
 
-interface Metering {
-  buy: Buy;
-  module: AccountingModule;
-}
-
 /**
  * The proxy path: token → IdM user → service → admin or buyer → method → forward → meter.
  * Everything but the IdM call on a cold token and the forward itself is in-memory.
@@ -75,6 +66,12 @@ interface Metering {
 export function createProxyHandler(options: ProxyHandlerOptions) {
   const { routing, tokens, modules, recorder, meters, store, forwarder, log, config, clock } =
     options;
+  const limitGate = createLimitGate({
+    store,
+    clock,
+    log,
+    refuse: (res, trace, code) => refuse(res.req, res, trace, proxyError(code)),
+  });
 
   const refuse = (
     req: IncomingMessage,
@@ -172,13 +169,19 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
     if (!store.isAvailable() || !recorder.healthy) {
       return refuseWith(req, res, trace, 'STORE_UNAVAILABLE');
     }
-    if (options.subscriptions && route.service.isContextBroker) {
-      const { service, rest } = route;
-      const request = { service, rest, user, token, buy, module };
-      res.setHeader('x-request-id', trace.id);
-      if (options.subscriptions.intercept(req, res, request)) return;
-    }
-    return forward(req, res, trace, route, user, token, { buy, module });
+    const serve = (grant?: Grant) => {
+      if (options.subscriptions && route.service.isContextBroker) {
+        const { service, rest } = route;
+        const request = { service, rest, user, token, buy, module };
+        res.setHeader('x-request-id', trace.id);
+        if (options.subscriptions.intercept(req, res, request)) return;
+      }
+      forward(req, res, trace, route, user, token, { buy, module, grant });
+    };
+    // A buy without limits costs no store round trip before its exchange.
+    const limits = routing.table.limitsOf(buy);
+    if (!limits) return serve();
+    limitGate.check(req, res, trace, buy, module, limits, serve);
   }
 
   function forward(
@@ -194,58 +197,8 @@ export function createProxyHandler(options: ProxyHandlerOptions) {
       ...backendTarget(route),
       headers: userHeaders(user, token, config.oauth2.roles),
     };
-    const hooks = metering && meteringHooks(req, trace, metering, target);
+    const hooks = metering && meteringHooks({ meters, clock }, req, trace, metering, target);
     forwarder.forward(req, res, target, hooks, trace);
-  }
-
-  /** Commits the exchange's usage exactly once: at its end, or for what a leaving client got. */
-  function meteringHooks(
-    req: IncomingMessage,
-    trace: ExchangeTrace,
-    metering: Metering,
-    target: ForwardTarget,
-  ): ExchangeHooks {
-    const started = clock.monotonic();
-    const head: RequestHead = {
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers,
-    };
-    // Modules that read bodies get the backend's URL too, as the original's countInfo had it.
-    if (metering.module.tapResponse) head.backendUrl = `${target.origin}${target.path}`;
-    const meter = meters.start(metering.module, metering.buy.apiKey, head, {
-      requestId: trace.id,
-      tally: trace,
-    });
-    const end = (answer: BackendAnswer, bytes: ExchangeBytes, outcome: ExchangeOutcome) =>
-      meter.end({
-        answer: {
-          status: answer.status,
-          headers: answer.headers,
-          bytes: bytes.response,
-          ...(answer.trailers ? { trailers: answer.trailers } : {}),
-        },
-        requestBytes: bytes.request,
-        elapsedMs: clock.monotonic() - started,
-        outcome,
-      });
-    const hooks: ExchangeHooks = {
-      beforeEnd: (answer, bytes) => end(answer, bytes, 'complete'),
-      onIncomplete(answer, bytes, backendFailed) {
-        // A client that left mid-body pays for what it was sent; a backend that broke off
-        // delivered no complete exchange and is not billed.
-        if (!backendFailed) void end(answer, bytes, 'client_gone');
-        else meter.abandon();
-      },
-    };
-    const hidden = metering.module.hiddenHeaders?.();
-    if (hidden) hooks.hiddenHeaders = hidden;
-    // A module without taps costs the exchange nothing more.
-    if (metering.module.tapRequest) hooks.observeRequest = () => meter.tapRequest();
-    if (metering.module.tapResponse) {
-      hooks.observeResponse = (answer) => meter.tapResponse(answer.status, answer.headers);
-    }
-    return hooks;
   }
 
   const settle = (

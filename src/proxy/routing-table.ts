@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { effectiveLimits, type Limits } from '../limits/limits.ts';
 import { firstSegmentEnd } from '../services/route-rule.ts';
 import type { Buy, RoutingState, Service } from '../store/store.ts';
 
@@ -15,6 +16,8 @@ export interface ServiceEntry {
   methods: Set<string>;
   /** `Valid methods are: …` list, as the original prints it. */
   methodList: string;
+  /** The service's limits, when an admin set some. */
+  limits?: Limits;
 }
 
 const digest = (apiKey: string) => createHash('sha256').update(apiKey).digest('base64');
@@ -29,6 +32,8 @@ export class RoutingTable {
   readonly #buys = new Map<string, Buy>();
   // Purchases of the TMF v4 marketplace by service: a customer with one needs no API key.
   readonly #marketplaceBuys = new Map<string, Buy[]>();
+  // Limits set on one buy, by API key.
+  readonly #buyLimits = new Map<string, Limits>();
 
   constructor(readonly state: RoutingState) {
     for (const service of state.services) {
@@ -38,6 +43,13 @@ export class RoutingTable {
         methods: new Set(service.methods),
         methodList: service.methods.join(','),
       });
+    }
+    for (const { publicPath, apiKey, limits } of state.limits) {
+      if (apiKey !== undefined) this.#buyLimits.set(apiKey, limits);
+      else {
+        const entry = this.#services.get(publicPath);
+        if (entry) entry.limits = limits;
+      }
     }
     for (const binding of state.bindings) {
       this.#services.get(binding.publicPath)?.admins.add(binding.adminId);
@@ -49,6 +61,13 @@ export class RoutingTable {
       if (ofService) ofService.push(buy);
       else this.#marketplaceBuys.set(buy.publicPath, [buy]);
     }
+  }
+
+  /** The limits a buy's requests are admitted by (its own over its service's), if any. */
+  limitsOf(buy: Buy): Limits | undefined {
+    const own = this.#buyLimits.get(buy.apiKey);
+    const ofService = this.#services.get(buy.publicPath)?.limits;
+    return own || ofService ? effectiveLimits(ofService, own) : undefined;
   }
 
   /** The active purchases of the TMF v4 marketplace for a service. */

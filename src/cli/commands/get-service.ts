@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { proxyError } from '../../errors.ts';
+import { describeLimits } from '../../limits/limits.ts';
 import { validatePublicPath } from '../../services/service-input.ts';
 import type { Service } from '../../store/store.ts';
 import { type CliIo, withStore } from '../context.ts';
@@ -34,19 +35,42 @@ export function registerGetService(program: Command, io: CliIo): void {
         } else {
           services = await store.listServices();
         }
+        const limits = await store.listLimits();
+        const limitsOf = (s: Service) =>
+          limits.find((e) => e.publicPath === s.publicPath && !e.apiKey)?.limits;
+        const buysOwning = (s: Service) =>
+          limits.filter((e) => e.publicPath === s.publicPath && e.apiKey).length;
         if (options.json) {
-          print(JSON.stringify(options.publicPath !== undefined ? services[0] : services, null, 2));
+          const shown = services.map((s) => {
+            const own = limitsOf(s);
+            return own ? { ...s, limits: own } : s;
+          });
+          print(JSON.stringify(options.publicPath !== undefined ? shown[0] : shown, null, 2));
         } else if (services.length === 0) {
           print(
             'No service registered. Use "cli/cli addService <publicPath> <url> <appId> <method>" to register one.',
           );
         } else {
           const headers = ['PUBLIC PATH', 'URL', 'APP-ID', 'CONTEXT-BROKER', 'METHODS'];
-          // The catalog column only where a service is sold through a TMF v4 marketplace.
+          // The catalog column only where a service is sold through a TMF v4 marketplace, the
+          // limits column only where an admin set limits.
           const withCatalog = services.some((s) => s.catalog);
-          const rows = services.map((s) => (withCatalog ? row(s) : row(s).slice(0, -1)));
-          for (const line of formatTable(withCatalog ? [...headers, 'CATALOG'] : headers, rows))
-            print(line);
+          const withLimits = limits.length > 0;
+          const limitsCell = (s: Service) => {
+            const owning = buysOwning(s);
+            const ofService = describeLimits(limitsOf(s));
+            return owning === 0 ? ofService : `${ofService}; ${owning} buy(s) their own`;
+          };
+          const rows = services.map((s) => [
+            ...(withCatalog ? row(s) : row(s).slice(0, -1)),
+            ...(withLimits ? [limitsCell(s)] : []),
+          ]);
+          const allHeaders = [
+            ...headers,
+            ...(withCatalog ? ['CATALOG'] : []),
+            ...(withLimits ? ['LIMITS'] : []),
+          ];
+          for (const line of formatTable(allHeaders, rows)) print(line);
         }
       });
     });
