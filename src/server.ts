@@ -121,7 +121,7 @@ export async function startProxy(
     // Observing floor: metrics and the store probe, which everything above may report to.
     const probe = createStoreProbe(store, clock);
     const units = [...modules.keys()];
-    const metrics = createProcessMetrics({ config, store, probe, units, worker });
+    const metrics = createProcessMetrics({ config, store, probe, units, clock, worker });
     if (metrics) closers.add('metrics', () => metrics.close());
 
     // Metering floor: the recorder commits what meters count; routing knows services and buys.

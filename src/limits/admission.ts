@@ -3,7 +3,7 @@
  * tells the client — the IETF RateLimit-Policy and RateLimit fields
  * (draft-ietf-httpapi-ratelimit-headers) and, for a refusal, Retry-After.
  */
-import type { Admission, AdmissionRequest } from '../store/limits.ts';
+import type { Admission, AdmissionRequest } from './counting.ts';
 import {
   type Limits,
   type QuotaPeriod,

@@ -3,6 +3,7 @@
  * them for every worker, the ops listener. Its readiness is built beside them (readiness.ts).
  */
 import type { Config } from '../../config.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { CycleResult } from '../usage/report-cycle.ts';
@@ -27,12 +28,13 @@ export function createProcessMetrics(options: {
   store: Store;
   probe: StoreProbe;
   units: readonly string[];
+  clock: Clock;
   /** A cluster worker: the primary serves the ops listener and aggregates the metrics. */
   worker: boolean;
 }): Metrics | undefined {
   const { config, store, probe, worker } = options;
   if (!worker && config.ops.port === 0) return undefined;
-  return new Metrics({ storeFigures: storeFigures(store, probe, options.units) });
+  return new Metrics({ storeFigures: storeFigures(store, probe, options.units, options.clock) });
 }
 
 /** The ops listener (`/metrics`, `/healthz`, `/readyz`), unless a cluster primary serves it. */

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock.ts';
+import { countBuysOverQuota } from '../limits/over-quota.ts';
 import type { Store } from '../store/store.ts';
 import { needsAttention } from '../usage/needs-attention.ts';
 import type { DefineGauge } from './metrics.ts';
@@ -11,8 +13,14 @@ export function storeFigures(
   store: Store,
   probe: StoreProbe,
   units: readonly string[],
+  clock: Clock,
 ): () => Promise<StoreFigures> {
-  let last: Omit<StoreFigures, 'up'> = { pending: new Map(), outboxRecords: 0, rejectedBuys: 0 };
+  let last: Omit<StoreFigures, 'up'> = {
+    pending: new Map(),
+    outboxRecords: 0,
+    rejectedBuys: 0,
+    buysOverQuota: 0,
+  };
   return async () => {
     const up = await probe.check();
     if (!up) return { up, ...last };
@@ -25,7 +33,13 @@ export function storeFigures(
         if (buy.outbox) outboxRecords++;
         if (needsAttention(buy)) rejectedBuys++;
       }
-      last = { pending, outboxRecords, rejectedBuys };
+      const { limits, buys } = await store.loadRoutingState();
+      // Only a store where limits were set has counters worth reading.
+      const buysOverQuota =
+        limits.length === 0
+          ? 0
+          : countBuysOverQuota(limits, buys, await store.listLimitCounters(), clock.now());
+      last = { pending, outboxRecords, rejectedBuys, buysOverQuota };
       return { up, ...last };
     } catch {
       return { up: false, ...last };
@@ -43,6 +57,8 @@ export interface StoreFigures {
   pending: ReadonlyMap<string, number>;
   outboxRecords: number;
   rejectedBuys: number;
+  /** Buys that have spent their quota of the current period. */
+  buysOverQuota: number;
 }
 
 /** The gauges read from the store when scraped: one store read per scrape, shared by them all. */
@@ -80,6 +96,14 @@ export function registerStoreGauges(read: () => Promise<StoreFigures>, gauge: De
     'max',
     async function () {
       this.set((await figures()).outboxRecords);
+    },
+  );
+  gauge(
+    'buys_over_quota',
+    'Buys that have spent their quota of the current period (refused until it renews)',
+    'max',
+    async function () {
+      this.set((await figures()).buysOverQuota);
     },
   );
   gauge(

@@ -5,37 +5,15 @@
  * admission is one atomic step (a SQLite transaction, a Lua script), so any number of proxies on one
  * store together admit no more than a limit.
  */
-import type { Limits } from '../limits/limits.ts';
+import type { Admission, AdmissionRequest, LimitCounters, Limits } from '../limits/counting.ts';
 
-export type { Limits } from '../limits/limits.ts';
+export type { Admission, AdmissionRequest, LimitCounters, Limits } from '../limits/counting.ts';
 
 /** Limits on a service (`apiKey` absent) or on one buy of it. */
 export interface LimitsEntry {
   publicPath: string;
   apiKey?: string;
   limits: Limits;
-}
-
-/** What one request asks of a buy's counters; the caller computes windows and periods. */
-export interface AdmissionRequest {
-  apiKey: string;
-  /** The rate window the request falls in (its number) and how many requests a window admits. */
-  rate?: { window: number; limit: number };
-  /**
-   * The quota period the request falls in (its key; keys order as periods do), the quota, and
-   * what the request reserves: 1 for a `call`, 0 for units known only after the answer.
-   */
-  quota?: { period: string; amount: number; reserve: number };
-}
-
-export interface Admission {
-  admitted: boolean;
-  /** Which limit refused (the rate is checked first). */
-  refusedBy?: 'rate' | 'quota';
-  /** Requests counted in the window, this one included when admitted. */
-  rateCount?: number;
-  /** Spent in the period, this request's reservation included when admitted. */
-  quotaSpent?: number;
 }
 
 export interface LimitStore {
@@ -52,6 +30,8 @@ export interface LimitStore {
   listLimits(): Promise<LimitsEntry[]>;
   /** Counts the request against its buy's window and period, or refuses it, in one atomic step. */
   admit(request: AdmissionRequest): Promise<Admission>;
+  /** Every buy's counters, for gauges and a buyer's view of its usage. */
+  listLimitCounters(): Promise<LimitCounters[]>;
   /** Gives back a reservation of `period` (a request the backend never answered); no-op after it. */
   releaseReservation(apiKey: string, period: string, amount: number): Promise<void>;
 }

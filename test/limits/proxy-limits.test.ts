@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { request } from '../support/client.ts';
+import { freePort } from '../support/free-port.ts';
 import { API_KEYS, type ProxyFixture, startProxyFixture } from '../support/proxy-fixture.ts';
 import { storeBackends } from '../support/store-backends.ts';
 import { type TestClock, testClock } from '../support/test-clock.ts';
@@ -12,7 +13,8 @@ for (const backend of storeBackends()) {
     before(async () => {
       // 23:59:58 UTC on the last day of December: a day, a month and a rate window end soon.
       clock = testClock(Date.parse('2026-12-31T23:59:58.000Z'));
-      f = await startProxyFixture(backend.database(), {}, { clock });
+      const ops = { ACCOUNTING_PROXY_OPS_PORT: String(await freePort()) };
+      f = await startProxyFixture(backend.database(), ops, { clock });
     });
     after(() => f.close());
 
@@ -52,11 +54,21 @@ for (const backend of storeBackends()) {
       assert.equal(refused.headers.ratelimit, '"quota";r=0;t=2');
       assert.equal(answers[0]?.headers.ratelimit, '"quota";r=2;t=2');
       assert.equal(answers[2]?.headers.ratelimit, '"quota";r=0;t=2');
+      const metrics = (
+        await request(`http://127.0.0.1:${f.proxy.opsPort}/metrics`)
+      ).body.toString();
+      assert.match(
+        metrics,
+        /accounting_proxy_requests_total\{service="\/svc",outcome="limited",code="QUOTA_EXCEEDED"\} 2/,
+      );
+      assert.match(metrics, /accounting_proxy_buys_over_quota 1\b/);
       // The next month admits again.
       clock.advance(2000);
       const renewed = await get('/echo/q');
       assert.equal(renewed.status, 200);
       assert.equal(renewed.headers.ratelimit, '"quota";r=2;t=2678400');
+      const later = (await request(`http://127.0.0.1:${f.proxy.opsPort}/metrics`)).body.toString();
+      assert.match(later, /accounting_proxy_buys_over_quota 0\b/, 'a new period: none over');
     });
 
     test('a rate limit admits its requests per window, then 429 until the next', async () => {

@@ -8,7 +8,13 @@ const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta
 
 async function exportedNames(): Promise<{ ours: string[]; all: Set<string> }> {
   const metrics = new Metrics({
-    storeFigures: async () => ({ up: true, pending: new Map(), outboxRecords: 0, rejectedBuys: 0 }),
+    storeFigures: async () => ({
+      up: true,
+      pending: new Map(),
+      outboxRecords: 0,
+      rejectedBuys: 0,
+      buysOverQuota: 0,
+    }),
     uncommitted: () => 0,
   });
   const all = new Set<string>();

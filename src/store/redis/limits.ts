@@ -57,6 +57,19 @@ export function redisLimits({ redis, keys, run, change }: RedisContext): LimitSt
       if (quota) admission.quotaSpent = Number(spent);
       return admission;
     },
+    listLimitCounters: async () =>
+      Object.entries(await redis.hgetall(keys.of('limit-counters')))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([apiKey, json]) => {
+          const counters = JSON.parse(json) as { w?: string; c?: number; p?: string; s?: string };
+          return {
+            apiKey,
+            ...(counters.w === undefined ? {} : { rateWindow: Number(counters.w) }),
+            rateCount: counters.c ?? 0,
+            ...(counters.p === undefined ? {} : { quotaPeriod: counters.p }),
+            quotaSpent: Number(counters.s ?? 0),
+          };
+        }),
     releaseReservation: async (apiKey, period, amount) => {
       await run('releaseReservation', [apiKey, period, amount]);
     },

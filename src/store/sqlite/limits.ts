@@ -36,6 +36,10 @@ export function sqliteLimits(db: SqliteDatabase, routingChange: RoutingChange): 
     counters: db.prepare<[string], CounterRow>(
       'SELECT rate_window, rate_count, quota_period, quota_spent FROM limit_counters WHERE api_key = ?',
     ),
+    allCounters: db.prepare<[], CounterRow & { api_key: string }>(
+      `SELECT api_key, rate_window, rate_count, quota_period, quota_spent FROM limit_counters
+       ORDER BY api_key`,
+    ),
     buyExists: db.prepareValue<[string], number>('SELECT 1 FROM buys WHERE api_key = ?'),
     saveCounters: db.prepare(
       `INSERT INTO limit_counters (api_key, rate_window, rate_count, quota_period, quota_spent)
@@ -104,6 +108,14 @@ export function sqliteLimits(db: SqliteDatabase, routingChange: RoutingChange): 
     setLimits: (publicPath, limits, buy) => setLimits(publicPath, limits, buy),
     listLimits: async () => readLimits(),
     admit: async (request) => admit.immediate(request),
+    listLimitCounters: async () =>
+      sql.allCounters.all().map((row) => ({
+        apiKey: row.api_key,
+        ...(row.rate_window === null ? {} : { rateWindow: row.rate_window }),
+        rateCount: row.rate_count,
+        ...(row.quota_period === null ? {} : { quotaPeriod: row.quota_period }),
+        quotaSpent: row.quota_spent,
+      })),
     releaseReservation: async (apiKey, period, amount) => {
       release.run(amount, apiKey, period);
     },

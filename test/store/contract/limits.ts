@@ -135,6 +135,24 @@ export function limitsContract({ store, reopen }: ContractContext): void {
       const answer = await store.admit({ apiKey: 'nope', rate: rate(1, 5) });
       assert.equal(answer.admitted, false);
       assert.equal(answer.refusedBy, undefined);
+      assert.deepEqual(await store.listLimitCounters(), []);
+    });
+
+    test("lists each buy's counters, and a removed buy's go with it", async () => {
+      await store.addService(weather);
+      await store.addBuy(buy('k1'));
+      await store.addBuy(buy('k2', { unit: 'megabyte' }));
+      await store.admit({ apiKey: 'k1', rate: rate(9, 5), quota: quota('total', 10, 1) });
+      await store.addUsage([{ apiKey: 'k2', amount: 0.5, quotaPeriod: '2026-12' }]);
+      assert.deepEqual(await store.listLimitCounters(), [
+        { apiKey: 'k1', rateWindow: 9, rateCount: 1, quotaPeriod: 'total', quotaSpent: 1 },
+        { apiKey: 'k2', rateCount: 0, quotaPeriod: '2026-12', quotaSpent: 0.5 },
+      ]);
+      await store.revokeBuy('k1');
+      assert.deepEqual(
+        (await store.listLimitCounters()).map((c) => c.apiKey),
+        ['k2'],
+      );
     });
   });
 }
