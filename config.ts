@@ -56,6 +56,8 @@ export interface HttpsConfig {
 
 export interface AdministrationPaths {
   keys: string;
+  /** A buyer's own usage and limits (an admin's: of its services' buys). */
+  usage: string;
   units: string;
   newBuy: string;
   checkURL: string;
@@ -237,6 +239,7 @@ export function defaultConfig(): Config {
     api: {
       administration_paths: {
         keys: '/accounting_proxy/keys',
+        usage: '/accounting_proxy/usage',
         units: '/accounting_proxy/units',
         newBuy: '/accounting_proxy/newBuy',
         checkURL: '/accounting_proxy/urls',
@@ -493,6 +496,12 @@ export const environmentVariables: readonly EnvironmentVariable[] = [
     'CIDRs that may call urls, newBuy and deleteBuy over plain HTTP',
   ),
   variable('PATH_KEYS', 'api.administration_paths.keys', urlPath, 'path of the admin API `keys`'),
+  variable(
+    'PATH_USAGE',
+    'api.administration_paths.usage',
+    urlPath,
+    "path of a buyer's own usage and limits",
+  ),
   variable(
     'PATH_UNITS',
     'api.administration_paths.units',

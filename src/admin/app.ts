@@ -13,6 +13,7 @@ import { deleteBuyRoute, newBuyRoute } from './routes/buys.ts';
 import { checkUrlRoute } from './routes/check-url.ts';
 import { keysRoute } from './routes/keys.ts';
 import { unitsRoute } from './routes/units.ts';
+import { usageRoute } from './routes/usage.ts';
 
 export interface AdminAppOptions {
   config: Config;
@@ -55,7 +56,8 @@ export function createAdminApp(options: AdminAppOptions): Express {
 
   app.get(paths.units, unitsRoute(config.modules.accounting));
   app.get(paths.keys, user, keysRoute(store, { https: config.accounting_proxy.https.enabled }));
-  for (const path of [paths.units, paths.keys]) app.all(path, onlyMethod('GET'));
+  app.get(paths.usage, user, usageRoute(store, options.clock));
+  for (const path of [paths.units, paths.keys, paths.usage]) app.all(path, onlyMethod('GET'));
   const bae7Paths = [paths.checkURL, paths.newBuy, paths.deleteBuy];
   if (config.marketplace.mode === 'tmf4') {
     // The marketplace's purchases are products of its inventory (src/marketplace/), not calls.

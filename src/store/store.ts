@@ -58,6 +58,8 @@ export interface BuyUsage {
   apiKey: string;
   /** Metered but not yet in a usage record. */
   pending: number;
+  /** In usage records the marketplace accepted, all together. */
+  reported: number;
   /** Number of the next usage record of this buy (the outbox record's, while there is one). */
   correlationNumber: number;
 }

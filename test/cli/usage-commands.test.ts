@@ -100,6 +100,7 @@ for (const backend of storeBackends()) {
       assert.deepEqual(await store.getUsage('k1'), {
         apiKey: 'k1',
         pending: 0,
+        reported: 4,
         correlationNumber: 1,
       });
       assert.equal((await cli(env, 'report')).stdout, 'No usage record sent.\n');

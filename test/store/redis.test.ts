@@ -206,6 +206,7 @@ test('a store written by the first key layout is moved into the tagged keys once
     assert.deepEqual(await store.getUsage('key-1'), {
       apiKey: 'key-1',
       pending: 3,
+      reported: 0,
       correlationNumber: 4,
     });
     assert.equal(

@@ -66,10 +66,12 @@ export function redisBuys({ redis, keys, run, change, durableChange }: RedisCont
         redis.multi().hget(keys.of('buys'), apiKey).hget(keys.of('pending'), apiKey),
       );
       if (json === null || pending === null) return undefined;
+      const buy = parseBuy(json);
       return {
         apiKey,
         pending: Number(pending),
-        correlationNumber: parseBuy(json).correlationNumber,
+        reported: Number(buy.reported ?? 0),
+        correlationNumber: buy.correlationNumber,
       };
     },
   };

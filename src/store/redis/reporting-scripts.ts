@@ -75,6 +75,7 @@ export const reportingScripts = {
     local buy = cjson.decode(raw)
     if not buy.outboxValue or buy.correlationNumber ~= tonumber(ARGV[3]) then return 'OK' end
     buy.lastRecordDate = buy.outboxDate
+    buy.reported = exact(tonumber(buy.reported or '0') + tonumber(buy.outboxValue))
     buy.outboxValue, buy.outboxDate, buy.reportStatus = nil, nil, nil
     buy.outboxWindow, buy.outboxLastAt = nil, nil
     buy.correlationNumber = buy.correlationNumber + 1

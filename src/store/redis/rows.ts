@@ -20,6 +20,8 @@ export interface BuyEntry extends Omit<Buy, 'apiKey' | 'access' | 'terms'> {
   correlationNumber: number;
   /** The amount of the record waiting for the marketplace, exact (%.17g). */
   outboxValue?: string;
+  /** What the marketplace accepted in all, exact (%.17g). */
+  reported?: string;
   outboxDate?: string;
   /** A window's record (tmf4 mode): its window start and last usage, epoch ms as text. */
   outboxWindow?: string;

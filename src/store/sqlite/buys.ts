@@ -66,7 +66,8 @@ export function sqliteBuys(db: SqliteDatabase, routingChange: RoutingChange): Bu
       'INSERT INTO usage_writers (writer, last_batch) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch',
     ),
     getUsage: db.prepare<[string], BuyUsage>(
-      'SELECT api_key AS apiKey, pending, correlation_number AS correlationNumber FROM buys WHERE api_key = ?',
+      `SELECT api_key AS apiKey, pending, reported, correlation_number AS correlationNumber
+       FROM buys WHERE api_key = ?`,
     ),
   };
 

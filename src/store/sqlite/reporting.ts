@@ -26,7 +26,8 @@ export function sqliteReporting(db: SqliteDatabase): ReportingStore {
       'UPDATE buys SET outbox_value = ?, outbox_date = ?, pending = pending - ? WHERE api_key = ?',
     ),
     completeRecord: db.prepare(
-      `UPDATE buys SET outbox_value = NULL, outbox_date = NULL, outbox_window = NULL,
+      `UPDATE buys SET reported = reported + outbox_value,
+       outbox_value = NULL, outbox_date = NULL, outbox_window = NULL,
        last_record_date = outbox_date,
        correlation_number = correlation_number + 1, report_status = NULL
        WHERE api_key = ? AND outbox_value IS NOT NULL AND correlation_number = ?`,

@@ -151,8 +151,10 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE buys ADD COLUMN meter_faults TEXT;
   `,
-  // Limits: JSON Limits per service ('' for the service) or per buy; each buy's counters.
+  // Limits: JSON Limits per service ('' for the service) or per buy; each buy's counters; and
+  // what the marketplace accepted of each buy, for its buyer's view of its usage.
   `
+  ALTER TABLE buys ADD COLUMN reported REAL NOT NULL DEFAULT 0;
   CREATE TABLE limits (
     public_path TEXT NOT NULL REFERENCES services(public_path) ON DELETE CASCADE,
     api_key TEXT NOT NULL DEFAULT '',

@@ -65,6 +65,7 @@ export function buysContract({ store, database }: ContractContext): void {
       assert.deepEqual(await store.getUsage('k2'), {
         apiKey: 'k2',
         pending: 0,
+        reported: 0,
         correlationNumber: 0,
       });
     });

@@ -101,6 +101,7 @@ export function reportingContract({ store, reopen }: ContractContext): void {
       assert.deepEqual(await store.getUsage('k1'), {
         apiKey: 'k1',
         pending: 1,
+        reported: 2.5,
         correlationNumber: 1,
       });
       // a clock that went back does not date a record before the previous one
@@ -111,6 +112,7 @@ export function reportingContract({ store, reopen }: ContractContext): void {
       assert.deepEqual(await store.getUsage('k1'), {
         apiKey: 'k1',
         pending: 0,
+        reported: 3.5,
         correlationNumber: 2,
       });
     });

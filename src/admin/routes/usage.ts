@@ -1,0 +1,95 @@
+import type { RequestHandler } from 'express';
+import type { IdmUser } from '../../auth/idm-client.ts';
+import { isCustomerOf } from '../../buys/customer.ts';
+import type { Clock } from '../../clock.ts';
+import { proxyError } from '../../errors.ts';
+import type { LimitCounters } from '../../limits/counting.ts';
+import { effectiveLimits, type Limits, quotaPeriodAt } from '../../limits/limits.ts';
+import type { Buy, RoutingState, Store } from '../../store/store.ts';
+import { userOf } from '../authenticate.ts';
+
+/** The buys a user may see: its own, and every buy of the services it administers. */
+function visibleBuys(state: RoutingState, user: IdmUser): { buy: Buy; own: boolean }[] {
+  const administered = new Set(
+    state.bindings.filter((b) => b.adminId === user.id).map((b) => b.publicPath),
+  );
+  return state.buys.flatMap((buy) => {
+    const own = isCustomerOf(buy, user);
+    return own || administered.has(buy.publicPath) ? [{ buy, own }] : [];
+  });
+}
+
+/** Each buy's limits in force, from the limits set on services and buys. */
+function limitsBy(state: RoutingState): (buy: Buy) => Limits | undefined {
+  const ofService = new Map<string, Limits>();
+  const ofBuy = new Map<string, Limits>();
+  for (const entry of state.limits) {
+    if (entry.apiKey === undefined) ofService.set(entry.publicPath, entry.limits);
+    else ofBuy.set(entry.apiKey, entry.limits);
+  }
+  return (buy) => effectiveLimits(ofService.get(buy.publicPath), ofBuy.get(buy.apiKey));
+}
+
+/** The quota as a buyer reads it: what the current period has spent, what is left, when it renews. */
+function quotaView(limits: Limits, counters: LimitCounters | undefined, nowMs: number) {
+  if (!limits.quota) return undefined;
+  const { amount, period } = limits.quota;
+  const current = quotaPeriodAt(period, nowMs);
+  const spent = counters?.quotaPeriod === current.key ? counters.quotaSpent : 0;
+  return {
+    amount,
+    period,
+    spent,
+    remaining: Math.max(0, amount - spent),
+    ...(current.endsAt === undefined ? {} : { renewsAt: new Date(current.endsAt).toISOString() }),
+  };
+}
+
+/**
+ * `GET usage`: per buy the caller may see (its own; with `X-API-Key`, that one only; an admin of
+ * a service, every buy of it): the unit, what is metered and not yet accepted by the marketplace
+ * (`pending`, an unsent record included), what it accepted (`reported`), and the limits with the
+ * current quota period's figures. Another customer's API key is never shown.
+ */
+export function usageRoute(store: Store, clock: Clock): RequestHandler {
+  return async (req, res) => {
+    const user = userOf(res);
+    const state = await store.loadRoutingState();
+    let buys = visibleBuys(state, user);
+    const apiKey = req.headers['x-api-key'];
+    if (typeof apiKey === 'string' && apiKey !== '') {
+      buys = buys.filter(({ buy }) => buy.apiKey === apiKey);
+      if (buys.length === 0) throw proxyError('API_KEY_INVALID');
+    }
+    const limitsOf = limitsBy(state);
+    const counters = new Map(
+      state.limits.length === 0
+        ? []
+        : (await store.listLimitCounters()).map((c) => [c.apiKey, c] as const),
+    );
+    const outbox = new Map(
+      (await store.listUsage()).map((b) => [b.apiKey, b.outbox?.value ?? 0] as const),
+    );
+    const now = clock.now();
+    const views = await Promise.all(
+      buys.map(async ({ buy, own }) => {
+        const usage = await store.getUsage(buy.apiKey);
+        const limits = limitsOf(buy);
+        const quota = limits && quotaView(limits, counters.get(buy.apiKey), now);
+        return {
+          ...(own ? { apiKey: buy.apiKey } : {}),
+          service: buy.publicPath,
+          orderId: buy.orderId,
+          productId: buy.productId,
+          customer: buy.customer,
+          unit: buy.unit,
+          pending: (usage?.pending ?? 0) + (outbox.get(buy.apiKey) ?? 0),
+          reported: usage?.reported ?? 0,
+          ...(limits?.rate ? { rate: limits.rate } : {}),
+          ...(quota ? { quota } : {}),
+        };
+      }),
+    );
+    res.status(200).json(views);
+  };
+}
