@@ -71,6 +71,27 @@ export function effectiveLimits(
   return { ...(rate && { rate }), ...(quota && { quota }) };
 }
 
+/** Limits as the store lists them: of a service (no `apiKey`), or of one buy. */
+export interface LimitsSetting {
+  publicPath: string;
+  apiKey?: string;
+  limits: Limits;
+}
+
+/** Each buy's limits in force, from the limits set on services and buys. */
+export function limitsResolver(
+  settings: readonly LimitsSetting[],
+): (buy: { apiKey: string; publicPath: string }) => Limits | undefined {
+  const ofService = new Map<string, Limits>();
+  const ofBuy = new Map<string, Limits>();
+  for (const { publicPath, apiKey, limits } of settings) {
+    if (apiKey === undefined) ofService.set(publicPath, limits);
+    else ofBuy.set(apiKey, limits);
+  }
+  if (settings.length === 0) return () => undefined;
+  return (buy) => effectiveLimits(ofService.get(buy.publicPath), ofBuy.get(buy.apiKey));
+}
+
 /** The rate window a moment falls in: its number since the epoch and when it ends (epoch ms). */
 export function rateWindowAt(rate: RateLimit, nowMs: number): { index: number; endsAt: number } {
   const length = rateWindowMs(rate);

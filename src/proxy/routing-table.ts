@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { effectiveLimits, type Limits } from '../limits/limits.ts';
+import { type Limits, limitsResolver } from '../limits/limits.ts';
 import { firstSegmentEnd } from '../services/route-rule.ts';
 import type { Buy, RoutingState, Service } from '../store/store.ts';
 
@@ -16,8 +16,6 @@ export interface ServiceEntry {
   methods: Set<string>;
   /** `Valid methods are: …` list, as the original prints it. */
   methodList: string;
-  /** The service's limits, when an admin set some. */
-  limits?: Limits;
 }
 
 const digest = (apiKey: string) => createHash('sha256').update(apiKey).digest('base64');
@@ -32,8 +30,7 @@ export class RoutingTable {
   readonly #buys = new Map<string, Buy>();
   // Purchases of the TMF v4 marketplace by service: a customer with one needs no API key.
   readonly #marketplaceBuys = new Map<string, Buy[]>();
-  // Limits set on one buy, by API key.
-  readonly #buyLimits = new Map<string, Limits>();
+  readonly #limitsOf: (buy: Buy) => Limits | undefined;
 
   constructor(readonly state: RoutingState) {
     for (const service of state.services) {
@@ -44,13 +41,7 @@ export class RoutingTable {
         methodList: service.methods.join(','),
       });
     }
-    for (const { publicPath, apiKey, limits } of state.limits) {
-      if (apiKey !== undefined) this.#buyLimits.set(apiKey, limits);
-      else {
-        const entry = this.#services.get(publicPath);
-        if (entry) entry.limits = limits;
-      }
-    }
+    this.#limitsOf = limitsResolver(state.limits);
     for (const binding of state.bindings) {
       this.#services.get(binding.publicPath)?.admins.add(binding.adminId);
     }
@@ -65,9 +56,7 @@ export class RoutingTable {
 
   /** The limits a buy's requests are admitted by (its own over its service's), if any. */
   limitsOf(buy: Buy): Limits | undefined {
-    const own = this.#buyLimits.get(buy.apiKey);
-    const ofService = this.#services.get(buy.publicPath)?.limits;
-    return own || ofService ? effectiveLimits(ofService, own) : undefined;
+    return this.#limitsOf(buy);
   }
 
   /** The active purchases of the TMF v4 marketplace for a service. */

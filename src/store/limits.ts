@@ -6,20 +6,17 @@
  * store together admit no more than a limit.
  */
 import type { Admission, AdmissionRequest, LimitCounters, Limits } from '../limits/counting.ts';
+import type { LimitsSetting } from '../limits/limits.ts';
 
 export type { Admission, AdmissionRequest, LimitCounters, Limits } from '../limits/counting.ts';
 
 /** Limits on a service (`apiKey` absent) or on one buy of it. */
-export interface LimitsEntry {
-  publicPath: string;
-  apiKey?: string;
-  limits: Limits;
-}
+export type LimitsEntry = LimitsSetting;
 
 export interface LimitStore {
   /**
    * Sets (or, with undefined, clears) the limits of a service, or of one buy of it named by order
-   * and product. SERVICE_NOT_FOUND, BUY_NOT_FOUND. Changes the routing version.
+   * and product. SERVICE_NOT_FOUND, LIMITS_BUY_NOT_FOUND. Changes the routing version.
    */
   setLimits(
     publicPath: string,

@@ -4,7 +4,7 @@ import { isCustomerOf } from '../../buys/customer.ts';
 import type { Clock } from '../../clock.ts';
 import { proxyError } from '../../errors.ts';
 import type { LimitCounters } from '../../limits/counting.ts';
-import { effectiveLimits, type Limits, quotaPeriodAt } from '../../limits/limits.ts';
+import { type Limits, limitsResolver, quotaPeriodAt } from '../../limits/limits.ts';
 import type { Buy, RoutingState, Store } from '../../store/store.ts';
 import { userOf } from '../authenticate.ts';
 
@@ -17,17 +17,6 @@ function visibleBuys(state: RoutingState, user: IdmUser): { buy: Buy; own: boole
     const own = isCustomerOf(buy, user);
     return own || administered.has(buy.publicPath) ? [{ buy, own }] : [];
   });
-}
-
-/** Each buy's limits in force, from the limits set on services and buys. */
-function limitsBy(state: RoutingState): (buy: Buy) => Limits | undefined {
-  const ofService = new Map<string, Limits>();
-  const ofBuy = new Map<string, Limits>();
-  for (const entry of state.limits) {
-    if (entry.apiKey === undefined) ofService.set(entry.publicPath, entry.limits);
-    else ofBuy.set(entry.apiKey, entry.limits);
-  }
-  return (buy) => effectiveLimits(ofService.get(buy.publicPath), ofBuy.get(buy.apiKey));
 }
 
 /** The quota as a buyer reads it: what the current period has spent, what is left, when it renews. */
@@ -61,7 +50,7 @@ export function usageRoute(store: Store, clock: Clock): RequestHandler {
       buys = buys.filter(({ buy }) => buy.apiKey === apiKey);
       if (buys.length === 0) throw proxyError('API_KEY_INVALID');
     }
-    const limitsOf = limitsBy(state);
+    const limitsOf = limitsResolver(state.limits);
     const counters = new Map(
       state.limits.length === 0
         ? []
