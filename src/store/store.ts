@@ -7,7 +7,6 @@ import type {
   UsageWindow,
   WindowStore,
 } from './marketplace.ts';
-
 import type { ReportStatus } from './report-status.ts';
 
 export type * from './marketplace.ts';
