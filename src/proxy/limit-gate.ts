@@ -39,8 +39,12 @@ export function createLimitGate(options: {
   store: Store;
   clock: Clock;
   log: Logger;
-  /** Answers a refusal that is not a limit's (STORE_UNAVAILABLE), as the proxy path does. */
-  refuse(res: ServerResponse, trace: ExchangeTrace, code: 'STORE_UNAVAILABLE'): void;
+  /** Answers a refusal that is not a limit's, as the proxy path does. */
+  refuse(
+    res: ServerResponse,
+    trace: ExchangeTrace,
+    code: 'STORE_UNAVAILABLE' | 'API_KEY_INVALID',
+  ): void;
 }): LimitGate {
   const { store, clock, log } = options;
   return {
@@ -68,8 +72,8 @@ export function createLimitGate(options: {
             admitted(grant);
             return;
           }
-          // A buy gone between the routing table and the store: refused as limited services are.
-          if (!admission.refusedBy) return options.refuse(res, trace, 'STORE_UNAVAILABLE');
+          // A buy revoked between the routing table and the store: its key is no longer valid.
+          if (!admission.refusedBy) return options.refuse(res, trace, 'API_KEY_INVALID');
           const error =
             admission.refusedBy === 'rate' && limits.rate
               ? proxyError('RATE_LIMITED', limits.rate.limit, limits.rate.per)
