@@ -57,8 +57,16 @@ export interface SessionOutcome {
    * usage is recorded first, and the session ends); `no-session`: an update without an open
    * session; `not-found`: no buy has this client key.
    */
-  result: 'recorded' | 'revoked' | 'no-session' | 'not-found';
+  result: 'recorded' | 'revoked' | 'no-session' | 'not-found' | 'over-quota';
   /** The usage the event added to the buy's pending usage. */
+  amount: number;
+  /** With a quota: it is spent once this event's usage is counted. */
+  overQuota?: boolean;
+}
+
+/** The quota a session's usage is spent in: the current period's key and the quota's amount. */
+export interface SessionQuota {
+  period: string;
   amount: number;
 }
 
@@ -88,9 +96,16 @@ export interface AdapterStore {
    * Applies a session event and the usage it meters (by the session rates of the buy's unit,
    * given when the store was opened: per started session, per unit added since the last update,
    * per millisecond since the session was last metered) in one atomic step: an update repeating
-   * the last total adds nothing, a total below it starts a new count.
+   * the last total adds nothing, a total below it starts a new count. With a quota, the usage is
+   * spent in its period in the same step, a start is refused (`over-quota`) once it is spent, and
+   * the event that spends it changes the routing version (so every proxy tells its adapters).
    */
-  recordSession(clientKey: string, event: SessionEvent, nowMs: number): Promise<SessionOutcome>;
+  recordSession(
+    clientKey: string,
+    event: SessionEvent,
+    nowMs: number,
+    quota?: SessionQuota,
+  ): Promise<SessionOutcome>;
 }
 
 /**

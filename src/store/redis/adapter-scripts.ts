@@ -3,7 +3,8 @@
  * scripts.ts. A buy's session lives in its JSON (`session`: total as %.17g, countedAt in epoch ms,
  * open), so a session event and the usage it meters are one script.
  */
-import { removeBuy, script } from './script.ts';
+import { spendQuota } from './limit-scripts.ts';
+import { bump, removeBuy, script } from './script.ts';
 
 export const adapterScripts = {
   // ARGV[2]: product id, ARGV[3]: public path, ARGV[4]: product JSON, ARGV[5]: '1' to replace.
@@ -56,18 +57,40 @@ export const adapterScripts = {
   ),
 
   // ARGV[2]: client key, ARGV[3]: start, update or stop, ARGV[4]: the update's units, ARGV[5]:
-  // now (epoch ms), ARGV[6]: the session rates per unit (JSON). Answers {result, amount}: the rule
-  // of applySessionEvent (store/adapter.ts).
+  // now (epoch ms), ARGV[6]: the session rates per unit (JSON), ARGV[7] and ARGV[8]: the quota's
+  // period ('' for none) and amount. Answers {result, amount, '1' once the quota is spent}: the
+  // rule of applySessionEvent (store/adapter.ts).
   recordSession: script(
-    ['clients', 'buys', 'pending', 'identities', 'ended-clients', 'limits', 'limit-counters'],
+    [
+      'clients',
+      'buys',
+      'pending',
+      'identities',
+      'ended-clients',
+      'limits',
+      'limit-counters',
+      'counters',
+    ],
     `${removeBuy}
+    ${spendQuota}
     local event, units, now = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+    local period, quota = ARGV[7], tonumber(ARGV[8])
     local apiKey = redis.call('HGET', clients, ARGV[2])
     local raw = apiKey and redis.call('HGET', buys, apiKey)
-    if not raw then return {'not-found', '0'} end
+    if not raw then return {'not-found', '0', '0'} end
     local buy = cjson.decode(raw)
     local revoked = buy.revoked
-    if revoked and event == 'start' then return {'revoked', '0'} end
+    if revoked and event == 'start' then return {'revoked', '0', '0'} end
+    local function spentNow()
+      local counters = redis.call('HGET', limitCounters, apiKey)
+      local c = counters and cjson.decode(counters) or {}
+      if c.p == period then return tonumber(c.s) end
+      return 0
+    end
+    local spentBefore = period ~= '' and spentNow() or 0
+    if period ~= '' and event == 'start' and spentBefore >= quota then
+      return {'over-quota', '0', '1'}
+    end
     local s = buy.session
     local open = s ~= nil and s.open
     if not revoked and event == 'update' and not open then return {'no-session', '0'} end
@@ -94,6 +117,16 @@ export const adapterScripts = {
     end
     -- A deleted buy's session ends with the update that meters its last usage.
     if s and revoked then s.open = false end
+    local over = '0'
+    if period ~= '' then
+      if amount > 0 then spendQuota(apiKey, period, amount) end
+      if spentNow() >= quota then
+        over = '1'
+        if spentBefore < quota then
+          ${bump}
+        end
+      end
+    end
     local left = tonumber(redis.call('HGET', pending, apiKey)) + amount
     redis.call('HSET', pending, apiKey, exact(left))
     if revoked and left == 0 and not buy.outboxValue then
@@ -102,7 +135,7 @@ export const adapterScripts = {
       buy.session = s
       redis.call('HSET', buys, apiKey, cjson.encode(buy))
     end
-    if revoked then return {'revoked', exact(amount)} end
-    return {'recorded', exact(amount)}`,
+    if revoked then return {'revoked', exact(amount), over} end
+    return {'recorded', exact(amount), over}`,
   ),
 } as const;

@@ -76,16 +76,21 @@ export function redisAdapter(
     endedClient: async (clientKey) =>
       (await redis.hget(keys.of('ended-clients'), clientKey)) ?? undefined,
     setClientReady: (clientKey) => change('setClientReady', clientKey),
-    recordSession: async (clientKey, event, nowMs) => {
+    recordSession: async (clientKey, event, nowMs, quota) => {
       const units = event.kind === 'update' ? event.units : 0;
-      const [result, amount] = (await durableRun('recordSession', [
+      const [result, amount, over] = (await durableRun('recordSession', [
         clientKey,
         event.kind,
         units,
         nowMs,
         ratesJson,
-      ])) as [SessionOutcome['result'], string];
-      return { result, amount: Number(amount) };
+        quota?.period ?? '',
+        quota?.amount ?? 0,
+      ])) as [SessionOutcome['result'], string, string];
+      const outcome: SessionOutcome = { result, amount: Number(amount) };
+      const applied = result === 'recorded' || result === 'revoked';
+      if (quota && applied) outcome.overQuota = over === '1';
+      return outcome;
     },
   };
 }

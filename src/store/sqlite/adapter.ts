@@ -7,9 +7,11 @@ import {
   type Product,
   type SessionEvent,
   type SessionOutcome,
+  type SessionQuota,
   type SessionRateTable,
 } from '../adapter.ts';
 import type { SqliteDatabase } from './driver.ts';
+import { sqliteQuotaSpending } from './limits.ts';
 import { DELETE_SPENT_REVOKED } from './rows.ts';
 
 interface ProductRow {
@@ -93,14 +95,29 @@ export function sqliteAdapter(db: SqliteDatabase, rates: SessionRateTable): Adap
        pending = pending + ?, client_ready = client_ready OR ? WHERE api_key = ?`,
     ),
     deleteSpentRevoked: db.prepare(DELETE_SPENT_REVOKED),
+    spent: db.prepareValue<[string, string], number>(
+      'SELECT quota_spent FROM limit_counters WHERE api_key = ? AND quota_period = ?',
+    ),
+    bumpRouting: db.prepare('UPDATE routing_version SET version = version + 1 WHERE id = 1'),
   };
+  const spendQuota = sqliteQuotaSpending(db);
+  const spentIn = (apiKey: string, period: string) => sql.spent.get(apiKey, period) ?? 0;
 
   const record = db.transaction(
-    (clientKey: string, event: SessionEvent, nowMs: number): SessionOutcome => {
+    (
+      clientKey: string,
+      event: SessionEvent,
+      nowMs: number,
+      quota: SessionQuota | undefined,
+    ): SessionOutcome => {
       const row = sql.client.get(clientKey);
       if (!row) return { result: 'not-found', amount: 0 };
       const revoked = row.revoked === 1;
       if (revoked && event.kind === 'start') return { result: 'revoked', amount: 0 };
+      const spentBefore = quota ? spentIn(row.api_key, quota.period) : 0;
+      if (quota && event.kind === 'start' && spentBefore >= quota.amount) {
+        return { result: 'over-quota', amount: 0 };
+      }
       const current = sessionOf(row);
       if (!revoked && event.kind === 'update' && !current?.open) {
         return { result: 'no-session', amount: 0 };
@@ -121,8 +138,18 @@ export function sqliteAdapter(db: SqliteDatabase, rates: SessionRateTable): Adap
           row.api_key,
         );
       }
+      const outcome: SessionOutcome = {
+        result: revoked ? 'revoked' : 'recorded',
+        amount: applied.amount,
+      };
+      if (quota) {
+        if (applied.amount > 0) spendQuota(row.api_key, quota.period, applied.amount);
+        const spent = spentIn(row.api_key, quota.period);
+        outcome.overQuota = spent >= quota.amount;
+        if (outcome.overQuota && spentBefore < quota.amount) sql.bumpRouting.run();
+      }
       if (revoked) sql.deleteSpentRevoked.run(row.api_key);
-      return { result: revoked ? 'revoked' : 'recorded', amount: applied.amount };
+      return outcome;
     },
   );
 
@@ -172,6 +199,7 @@ export function sqliteAdapter(db: SqliteDatabase, rates: SessionRateTable): Adap
     setClientReady: async (clientKey) => {
       sql.setReady.run(clientKey);
     },
-    recordSession: async (clientKey, event, nowMs) => record.immediate(clientKey, event, nowMs),
+    recordSession: async (clientKey, event, nowMs, quota) =>
+      record.immediate(clientKey, event, nowMs, quota),
   };
 }

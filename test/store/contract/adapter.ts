@@ -131,6 +131,55 @@ export function adapterContract({ store, reopen }: ContractContext): void {
       });
     });
 
+    test("spends a session's usage in its quota, refuses a start once spent, and tells others once", async () => {
+      await store.addService(vpn);
+      await store.addBuy(vpnBuy('k1'));
+      const key = 'client-k1';
+      const quota = { period: '2026-12', amount: 10 };
+      const other = await reopen();
+      const version = await other.routingVersion();
+      const record = (event: Parameters<typeof store.recordSession>[1], q = quota) =>
+        store.recordSession(key, event, 1000, q);
+      assert.deepEqual(await record({ kind: 'start' }), {
+        result: 'recorded',
+        amount: 0,
+        overQuota: false,
+      });
+      assert.deepEqual(await record({ kind: 'update', units: 6 * MB }), {
+        result: 'recorded',
+        amount: 6,
+        overQuota: false,
+      });
+      assert.equal(await other.routingVersion(), version, 'usage under the quota changes nothing');
+      assert.deepEqual(await record({ kind: 'update', units: 11 * MB }), {
+        result: 'recorded',
+        amount: 5,
+        overQuota: true,
+      });
+      const spentAt = await other.routingVersion();
+      assert.ok(spentAt > version, 'the update that spends it changes the routing version');
+      assert.deepEqual(await record({ kind: 'stop' }), {
+        result: 'recorded',
+        amount: 0,
+        overQuota: true,
+      });
+      assert.equal(await other.routingVersion(), spentAt, 'once only');
+      assert.deepEqual(await record({ kind: 'start' }), { result: 'over-quota', amount: 0 });
+      assert.equal((await store.getUsage('k1'))?.pending, 11, 'metered up to the suspension');
+      const counters = await store.listLimitCounters();
+      assert.deepEqual(
+        counters.map((c) => [c.apiKey, c.quotaPeriod, c.quotaSpent]),
+        [['k1', '2026-12', 11]],
+      );
+      // The next period starts from zero.
+      const next = { period: '2027-01', amount: 10 };
+      assert.deepEqual(await record({ kind: 'start' }, next), {
+        result: 'recorded',
+        amount: 0,
+        overQuota: false,
+      });
+    });
+
     test('meters milliseconds of open session time and calls per started session', async () => {
       await store.addService(vpn);
       await store.addBuy(vpnBuy('ms', 'millisecond'));
