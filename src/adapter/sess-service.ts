@@ -6,14 +6,16 @@
  */
 import { isIP } from 'node:net';
 import type { Clock } from '../clock.ts';
+import { limitsResolver, quotaPeriodAt } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
-import type { AdapterClient, Product, SessionEvent } from '../store/adapter.ts';
+import type { AdapterClient, Product, SessionEvent, SessionQuota } from '../store/adapter.ts';
 import type { Service, Store } from '../store/store.ts';
 import type { AuthLimiter } from './auth-limiter.ts';
 import { type RoutingFeed, watchClients } from './client-watch.ts';
 import type { RpcConnection, RpcMethod, RpcService } from './json-rpc.ts';
 import { endpointMessage, isLoopbackAddress, offeringMessage } from './messages.ts';
 import { verifyProduct } from './product-check.ts';
+import { watchSuspended } from './quota-watch.ts';
 import type { ParamSpec } from './rpc-params.ts';
 import { sameSecret } from './secrets.ts';
 import { SessError, sessError } from './sess-errors.ts';
@@ -78,9 +80,17 @@ export function createSessService(options: SessServiceOptions): RpcService {
     return client;
   };
 
+  /** The buy's quota, if it has one: spent by its sessions in the current period. */
+  const quotaOf = (client: AdapterClient): SessionQuota | undefined => {
+    const quota = limitsResolver(routing.current().limits)(client)?.quota;
+    if (!quota) return undefined;
+    return { period: quotaPeriodAt(quota.period, clock.now()).key, amount: quota.amount };
+  };
+
   const record = async (product: Product, client: AdapterClient, event: SessionEvent) => {
     const { clientKey } = client.access;
-    const outcome = await store.recordSession(clientKey, event, Math.round(clock.now()));
+    const now = Math.round(clock.now());
+    const outcome = await store.recordSession(clientKey, event, now, quotaOf(client));
     // Removed since it was read: its last usage was reported meanwhile.
     if (outcome.result === 'not-found') throw await missing(product, clientKey);
     return outcome;
@@ -113,7 +123,10 @@ export function createSessService(options: SessServiceOptions): RpcService {
         const client = await clientOf(product, clientKey);
         const service = serviceOf(product);
         const outcome = await record(product, client, { kind: 'start' });
-        if (outcome.result === 'revoked') throw sessError('nonActiveChannel');
+        // A buy whose quota is spent may not be served until its next period.
+        if (outcome.result === 'revoked' || outcome.result === 'over-quota') {
+          throw sessError('nonActiveChannel');
+        }
         log.info({ service: product.publicPath }, 'adapter session started');
         return offeringMessage(service, product, client.unit);
       },
@@ -129,6 +142,8 @@ export function createSessService(options: SessServiceOptions): RpcService {
         if (outcome.result === 'revoked') throw sessError('nonActiveChannel');
         if (outcome.result === 'no-session') throw sessError('sessionNotFound');
         if (stop) await record(product, client, { kind: 'stop' });
+        // Metered up to here; from now on the channel may not be served (connChange says stop).
+        if (outcome.overQuota) throw sessError('nonActiveChannel');
         return null;
       },
     ),
@@ -189,7 +204,19 @@ export function createSessService(options: SessServiceOptions): RpcService {
             );
             const send = (channel: string, command: 'start' | 'stop') =>
               notify({ channel, command });
-            const stop = watchClients(routing, product.publicPath, send);
+            const stopClients = watchClients(routing, product.publicPath, send);
+            const stopSuspended = watchSuspended({
+              store,
+              routing,
+              clock,
+              log,
+              publicPath: product.publicPath,
+              notify: send,
+            });
+            const stop = () => {
+              stopClients();
+              stopSuspended();
+            };
             // Buys made while no adapter listened: the service is still to be made ready for them.
             for (const buy of routing.current().buys) {
               if (buy.publicPath !== product.publicPath || !buy.access) continue;
