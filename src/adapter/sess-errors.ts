@@ -11,6 +11,7 @@ const SESS_ERRORS = {
   channelNotFound: ['channel not found', 1236225],
   badClientPassword: ['bad client password', 1236226],
   internal: ['internal server error', 1236227],
+  // Also a buy whose quota is spent (README, Limits): dappctrl's error for a channel not served.
   nonActiveChannel: ['non-active channel', 1236228],
   sessionNotFound: ['session not found', 1236229],
   endpointNotFound: ['endpoint not found', 1236230],
