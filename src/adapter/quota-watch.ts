@@ -83,7 +83,12 @@ export function watchSuspended(options: {
   }
 
   function schedule(): void {
-    running = running.then(look);
+    // One look at a time; one that failed does not stop the next.
+    running = running
+      .then(look)
+      .catch((error: unknown) =>
+        log.warn({ err: error, service: publicPath }, 'quota watch failed'),
+      );
   }
 
   schedule();
