@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts';
 import { limitsResolver, quotaPeriodAt } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
-import type { ConnCommand, RoutingFeed } from './client-watch.ts';
+import { type ConnCommand, clientKeysOf, type RoutingFeed } from './client-watch.ts';
 
 // How soon to look again when a period should have ended but the clock says otherwise, and the
 // longest a timer waits (a month is past what setTimeout can wait).
@@ -60,26 +60,29 @@ export function watchSuspended(options: {
     try {
       found = await overQuota();
     } catch (error) {
-      // The store is out of reach: the next routing state or timer looks again.
+      // The store is out of reach: look again soon, so that a period's end is not missed.
       log.warn({ err: error, service: publicPath }, 'cannot read quota counters');
+      arm(RECHECK_MS);
       return;
     }
     if (stopped) return;
-    const inForce = new Set(
-      routing
-        .current()
-        .buys.flatMap((b) => (b.publicPath === publicPath && b.access ? [b.access.clientKey] : [])),
-    );
+    const inForce = clientKeysOf(routing.current(), publicPath);
     for (const key of found.keys) if (!suspended.has(key)) notify(key, 'stop');
     for (const key of suspended) if (!found.keys.has(key) && inForce.has(key)) notify(key, 'start');
     suspended = found.keys;
-    clearTimeout(timer);
-    timer = undefined;
-    if (found.renewsAt !== undefined) {
+    if (found.renewsAt === undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    } else {
       const wait = found.renewsAt - clock.now();
-      timer = setTimeout(schedule, wait > 0 ? Math.min(wait, LONGEST_WAIT_MS) : RECHECK_MS);
-      timer.unref();
+      arm(wait > 0 ? Math.min(wait, LONGEST_WAIT_MS) : RECHECK_MS);
     }
+  }
+
+  function arm(ms: number): void {
+    clearTimeout(timer);
+    timer = setTimeout(schedule, ms);
+    timer.unref();
   }
 
   function schedule(): void {
