@@ -150,7 +150,8 @@ for (const backend of backends) {
         assert.deepEqual(usage?.usageSpecification, { id: SPEC });
         if (put)
           assert.ok(tmf.requests.includes(`PUT /tmf-api/usageManagement/v4/usage/${usage?.id}`));
-        const bill = domeBill(tmf.usages, productId, start, start + WINDOW_MS);
+        const window = date - (date % WINDOW_MS);
+        const bill = domeBill(tmf.usages, productId, window, window + WINDOW_MS);
         assert.ok(Math.abs(bill - PRICE * 3) < 1e-12, `billed ${bill}`);
         // Nothing more for that window, and no window without usage is sent.
         await f.proxy.marketplace?.usage.runNow();
