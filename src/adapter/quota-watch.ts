@@ -6,7 +6,8 @@
  * suspended client ends.
  */
 import type { Clock } from '../clock.ts';
-import { limitsResolver, quotaPeriodAt } from '../limits/limits.ts';
+import { limitsResolver } from '../limits/limits.ts';
+import { quotaStanding } from '../limits/over-quota.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { type ConnCommand, clientKeysOf, type RoutingFeed } from './client-watch.ts';
@@ -44,12 +45,10 @@ export function watchSuspended(options: {
     const now = clock.now();
     let renewsAt: number | undefined;
     for (const { buy, clientKey, quota } of limited) {
-      const period = quotaPeriodAt(quota.period, now);
-      const spent = counters.get(buy.apiKey);
-      if (spent?.quotaPeriod !== period.key || spent.quotaSpent < quota.amount) continue;
+      const { over, endsAt } = quotaStanding(quota, counters.get(buy.apiKey), now);
+      if (!over) continue;
       keys.add(clientKey);
-      if (period.endsAt !== undefined)
-        renewsAt = Math.min(renewsAt ?? period.endsAt, period.endsAt);
+      if (endsAt !== undefined) renewsAt = Math.min(renewsAt ?? endsAt, endsAt);
     }
     return { keys, renewsAt };
   }

@@ -1,5 +1,21 @@
 import type { LimitCounters } from './counting.ts';
-import { type LimitsSetting, limitsResolver, quotaPeriodAt } from './limits.ts';
+import { type LimitsSetting, limitsResolver, type Quota, quotaPeriodAt } from './limits.ts';
+
+/**
+ * Where a buy stands against its quota at `nowMs`: what its current period has spent (nothing
+ * when its counters are of an earlier period), whether its counters of this period reached the
+ * quota, and when the period ends (never, for `total`).
+ */
+export function quotaStanding(
+  quota: Quota,
+  counters: LimitCounters | undefined,
+  nowMs: number,
+): { spent: number; over: boolean; endsAt: number | undefined } {
+  const period = quotaPeriodAt(quota.period, nowMs);
+  const current = counters?.quotaPeriod === period.key;
+  const spent = current ? (counters?.quotaSpent ?? 0) : 0;
+  return { spent, over: current && spent >= quota.amount, endsAt: period.endsAt };
+}
 
 /**
  * How many buys have spent their quota of the current period: with limits set on services and
@@ -16,10 +32,7 @@ export function countBuysOverQuota(
   let over = 0;
   for (const buy of buys) {
     const quota = limitsOf(buy)?.quota;
-    const spent = countersOf.get(buy.apiKey);
-    if (!quota || !spent) continue;
-    const current = quotaPeriodAt(quota.period, nowMs).key;
-    if (spent.quotaPeriod === current && spent.quotaSpent >= quota.amount) over++;
+    if (quota && quotaStanding(quota, countersOf.get(buy.apiKey), nowMs).over) over++;
   }
   return over;
 }

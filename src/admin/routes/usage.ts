@@ -4,7 +4,8 @@ import { isCustomerOf } from '../../buys/customer.ts';
 import type { Clock } from '../../clock.ts';
 import { proxyError } from '../../errors.ts';
 import type { LimitCounters } from '../../limits/counting.ts';
-import { type Limits, limitsResolver, quotaPeriodAt } from '../../limits/limits.ts';
+import { type Limits, limitsResolver } from '../../limits/limits.ts';
+import { quotaStanding } from '../../limits/over-quota.ts';
 import type { Buy, RoutingState, Store } from '../../store/store.ts';
 import { userOf } from '../authenticate.ts';
 
@@ -23,14 +24,13 @@ function visibleBuys(state: RoutingState, user: IdmUser): { buy: Buy; own: boole
 function quotaView(limits: Limits, counters: LimitCounters | undefined, nowMs: number) {
   if (!limits.quota) return undefined;
   const { amount, period } = limits.quota;
-  const current = quotaPeriodAt(period, nowMs);
-  const spent = counters?.quotaPeriod === current.key ? counters.quotaSpent : 0;
+  const { spent, endsAt } = quotaStanding(limits.quota, counters, nowMs);
   return {
     amount,
     period,
     spent,
     remaining: Math.max(0, amount - spent),
-    ...(current.endsAt === undefined ? {} : { renewsAt: new Date(current.endsAt).toISOString() }),
+    ...(endsAt === undefined ? {} : { renewsAt: new Date(endsAt).toISOString() }),
   };
 }
 
