@@ -28,17 +28,24 @@ export function storeFigures(
       const pending = new Map(units.map((unit) => [unit, 0]));
       let outboxRecords = 0;
       let rejectedBuys = 0;
-      for (const buy of await store.listUsage()) {
+      const usage = await store.listUsage();
+      for (const buy of usage) {
         pending.set(buy.unit, (pending.get(buy.unit) ?? 0) + buy.pending);
         if (buy.outbox) outboxRecords++;
         if (needsAttention(buy)) rejectedBuys++;
       }
-      const { limits, buys } = await store.loadRoutingState();
-      // Only a store where limits were set has counters worth reading.
+      // Only a store where limits were set has counters worth reading; the buys in force are
+      // those of the usage just read that are not revoked.
+      const limits = await store.listLimits();
       const buysOverQuota =
         limits.length === 0
           ? 0
-          : countBuysOverQuota(limits, buys, await store.listLimitCounters(), clock.now());
+          : countBuysOverQuota(
+              limits,
+              usage.filter((buy) => !buy.revoked),
+              await store.listLimitCounters(),
+              clock.now(),
+            );
       last = { pending, outboxRecords, rejectedBuys, buysOverQuota };
       return { up, ...last };
     } catch {
