@@ -80,6 +80,8 @@ export interface ReportableBuy extends Buy {
   reportStatus: ReportStatus | undefined;
   /** Exchanges whose module failed to count, by reason; absent while there are none. */
   meterFaults?: Readonly<Record<string, number>>;
+  /** In records the marketplace accepted, all together; absent while nothing was. */
+  reported?: number;
 }
 
 /**

@@ -56,13 +56,11 @@ export function usageRoute(store: Store, clock: Clock): RequestHandler {
         ? []
         : (await store.listLimitCounters()).map((c) => [c.apiKey, c] as const),
     );
-    const outbox = new Map(
-      (await store.listUsage()).map((b) => [b.apiKey, b.outbox?.value ?? 0] as const),
-    );
+    const usageOf = new Map((await store.listUsage()).map((b) => [b.apiKey, b] as const));
     const now = clock.now();
-    const views = await Promise.all(
-      buys.map(async ({ buy, own }) => {
-        const usage = await store.getUsage(buy.apiKey);
+    res.status(200).json(
+      buys.map(({ buy, own }) => {
+        const usage = usageOf.get(buy.apiKey);
         const limits = limitsOf(buy);
         const quota = limits && quotaView(limits, counters.get(buy.apiKey), now);
         return {
@@ -72,13 +70,12 @@ export function usageRoute(store: Store, clock: Clock): RequestHandler {
           productId: buy.productId,
           customer: buy.customer,
           unit: buy.unit,
-          pending: (usage?.pending ?? 0) + (outbox.get(buy.apiKey) ?? 0),
+          pending: (usage?.pending ?? 0) + (usage?.outbox?.value ?? 0),
           reported: usage?.reported ?? 0,
           ...(limits?.rate ? { rate: limits.rate } : {}),
           ...(quota ? { quota } : {}),
         };
       }),
     );
-    res.status(200).json(views);
   };
 }

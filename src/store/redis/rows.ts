@@ -82,6 +82,7 @@ export const toReportable = (
   revoked: b.revoked,
   reportStatus: b.reportStatus === undefined ? undefined : JSON.parse(b.reportStatus),
   ...(b.meterFaults === undefined ? {} : { meterFaults: b.meterFaults }),
+  ...(Number(b.reported ?? 0) > 0 ? { reported: Number(b.reported) } : {}),
   seq: b.seq,
 });
 

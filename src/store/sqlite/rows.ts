@@ -37,6 +37,7 @@ export interface UsageRow extends BuyRow {
   outbox_value: number | null;
   outbox_date: string | null;
   meter_faults: string | null;
+  reported: number;
   last_record_date: string | null;
   revoked: number;
   report_status: string | null;
@@ -128,6 +129,7 @@ export const toReportable = (row: UsageRow): ReportableBuy => ({
   revoked: row.revoked === 1,
   reportStatus: row.report_status === null ? undefined : JSON.parse(row.report_status),
   ...(row.meter_faults === null ? {} : { meterFaults: JSON.parse(row.meter_faults) }),
+  ...(row.reported > 0 ? { reported: row.reported } : {}),
 });
 
 export const withOutbox = (row: UsageRow) => {

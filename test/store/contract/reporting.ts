@@ -115,6 +115,7 @@ export function reportingContract({ store, reopen }: ContractContext): void {
         reported: 3.5,
         correlationNumber: 2,
       });
+      assert.equal((await store.listUsage()).find((b) => b.apiKey === 'k1')?.reported, 3.5);
     });
 
     test('keeps why an outbox record is not accepted yet, until it is completed', async () => {
