@@ -16,8 +16,7 @@ export interface AdmissionPlan {
   request: AdmissionRequest;
   /** When the rate window ends (epoch ms). */
   rateEndsAt?: number;
-  /** The quota period's key, and when it ends (epoch ms; never for `total`). */
-  quotaPeriod?: string;
+  /** When the quota period ends (epoch ms; never for `total`). */
   quotaEndsAt?: number | undefined;
 }
 
@@ -40,7 +39,6 @@ export function planAdmission(
   if (limits.quota) {
     const period = quotaPeriodAt(limits.quota.period, nowMs);
     plan.request.quota = { period: period.key, amount: limits.quota.amount, reserve };
-    plan.quotaPeriod = period.key;
     plan.quotaEndsAt = period.endsAt;
   }
   return plan;

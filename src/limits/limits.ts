@@ -31,9 +31,12 @@ const WINDOW_MS: Record<RateUnit, number> = { second: 1000, minute: 60_000, hour
 
 export const rateWindowMs = (rate: RateLimit) => WINDOW_MS[rate.per];
 
+const RATE_SPEC = new RegExp(`^(\\d+)/(${RATE_UNITS.join('|')})$`);
+const QUOTA_SPEC = new RegExp(`^(\\d+(?:\\.\\d+)?)/(${QUOTA_PERIODS.join('|')})$`);
+
 /** `5/second`: a whole number of requests, at least 1, per second, minute or hour. */
 export function parseRate(spec: string): RateLimit {
-  const match = /^(\d+)\/(second|minute|hour)$/.exec(spec.trim());
+  const match = RATE_SPEC.exec(spec.trim());
   const limit = Number(match?.[1]);
   if (!match || !Number.isSafeInteger(limit) || limit < 1) {
     throw proxyError(
@@ -46,7 +49,7 @@ export function parseRate(spec: string): RateLimit {
 
 /** `10000/month`: an amount ≥ 0 of the buy's unit per day, month or total. */
 export function parseQuota(spec: string): Quota {
-  const match = /^(\d+(?:\.\d+)?)\/(day|month|total)$/.exec(spec.trim());
+  const match = QUOTA_SPEC.exec(spec.trim());
   const amount = Number(match?.[1]);
   if (!match || !Number.isFinite(amount)) {
     throw proxyError(
@@ -78,10 +81,22 @@ export interface LimitsSetting {
   limits: Limits;
 }
 
+type LimitsResolver = (buy: { apiKey: string; publicPath: string }) => Limits | undefined;
+
+// One resolver per list: a routing state's list is asked for every adapter session event.
+const resolvers = new WeakMap<readonly LimitsSetting[], LimitsResolver>();
+
 /** Each buy's limits in force, from the limits set on services and buys. */
-export function limitsResolver(
-  settings: readonly LimitsSetting[],
-): (buy: { apiKey: string; publicPath: string }) => Limits | undefined {
+export function limitsResolver(settings: readonly LimitsSetting[]): LimitsResolver {
+  let resolver = resolvers.get(settings);
+  if (!resolver) {
+    resolver = resolverOf(settings);
+    resolvers.set(settings, resolver);
+  }
+  return resolver;
+}
+
+function resolverOf(settings: readonly LimitsSetting[]): LimitsResolver {
   const ofService = new Map<string, Limits>();
   const ofBuy = new Map<string, Limits>();
   for (const { publicPath, apiKey, limits } of settings) {

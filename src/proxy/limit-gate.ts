@@ -52,20 +52,20 @@ export function createLimitGate(options: {
       const now = clock.now();
       const reserve = module.perExchange ?? 0;
       const plan = planAdmission(buy.apiKey, limits, reserve, now);
+      const period = plan.request.quota?.period;
       store.admit(plan.request).then(
         (admission) => {
           if (res.destroyed) {
             // The client left while the store answered: nothing was forwarded.
-            if (admission.admitted && reserve > 0 && plan.quotaPeriod !== undefined) {
-              void release(buy.apiKey, plan.quotaPeriod, reserve);
+            if (admission.admitted && reserve > 0 && period !== undefined) {
+              void release(buy.apiKey, period, reserve);
             }
             return;
           }
           const headers = rateLimitFields(limits, plan, admission, buy.unit, now);
           if (admission.admitted) {
             const grant: Grant = { headers };
-            if (plan.quotaPeriod !== undefined) {
-              const period = plan.quotaPeriod;
+            if (period !== undefined) {
               if (reserve > 0) grant.release = () => void release(buy.apiKey, period, reserve);
               else grant.quotaPeriod = period;
             }
