@@ -78,9 +78,8 @@ export interface ReportableBuy extends Buy {
   outbox: OutboxRecord | undefined;
   revoked: boolean;
   reportStatus: ReportStatus | undefined;
-  /** Exchanges whose module failed to count, by reason; absent while there are none. */
+  /** Failed counts by reason, and what the marketplace accepted: each absent while none. */
   meterFaults?: Readonly<Record<string, number>>;
-  /** In records the marketplace accepted, all together; absent while nothing was. */
   reported?: number;
 }
 
