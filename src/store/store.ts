@@ -137,8 +137,7 @@ export interface RoutingState {
   services: Service[];
   bindings: AdminBinding[];
   buys: Buy[];
-  /** Limits set on services and on buys in force. */
-  limits: LimitsEntry[];
+  limits: LimitsEntry[]; // on services, and on buys in force
 }
 
 /** Services, administrators and their bindings: what routing and the CLI manage. */
