@@ -9,7 +9,6 @@
 
 import type { Exchange, TapResponseHead } from '../src/accounting/module.ts';
 import { moduleFault } from '../src/accounting/module-fault.ts';
-import { SseEvents } from '../src/accounting/sse.ts';
 import type { TapPlan } from '../src/accounting/tap.ts';
 import { usageSpecificationFor } from '../src/accounting/usage-specification.ts';
 import { isJsonMediaType, mediaTypeOf } from '../src/http/media-type.ts';
@@ -22,7 +21,8 @@ export const usageSpecification = usageSpecificationFor(unit, 'Spec for LLM toke
 const JSON_TAIL_BYTES = 64 * 1024;
 // An SSE line is one event's data: a chunk of text, or (the Responses API's response.completed)
 // the final response with all its output. A longer line comes as its first and last 64 KiB: its
-// usage is at its end. Each tapped stream reserves this much of ACCOUNTING_PROXY_MODULE_MEMORY.
+// usage is at its end. Each tapped stream reserves twice this much (a line, an event's data) of
+// ACCOUNTING_PROXY_MODULE_MEMORY.
 const LONGEST_SSE_LINE = 128 * 1024;
 
 type Usage = Record<string, unknown>;
@@ -123,13 +123,15 @@ export function tapResponse(head: TapResponseHead): TapPlan | undefined {
   const type = mediaTypeOf(head.headers['content-type']);
   if (type === 'text/event-stream') {
     const usage = new StreamUsage();
-    const events = new SseEvents((_event, data, truncated) => usage.event(data, truncated));
     return {
-      framing: 'lines',
+      framing: 'events',
       decode: true,
       retain: LONGEST_SSE_LINE,
       longLines: 'ends',
-      onLine: (line, truncated) => events.line(line, truncated),
+      // Every usage object the unit can bill names a `…_tokens` field; a text delta cannot hold
+      // those bytes unescaped. Other events are not decoded at all.
+      containing: '_tokens"',
+      onEvent: (data, _event, truncated) => usage.event(data, truncated),
       result: () => usage.total(),
     };
   }

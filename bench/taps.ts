@@ -6,8 +6,8 @@
  *   per-round ratios of their requests is the tap's cost;
  * - 10 clients streaming 1 GiB each, measured from outside the process (peak RSS): `megabyte` on
  *   a binary body, then `token` on a 1 GiB SSE stream whose usage comes last.
- * `node --import tsx bench/taps.ts` after `npm run build`; BENCH_ROUNDS, BENCH_SECONDS, TAPS_STREAMS=0
- * to skip the streams.
+ * `node --import tsx bench/taps.ts` after `npm run build`; BENCH_ROUNDS, BENCH_SECONDS; TAPS_STREAMS=0
+ * skips the streams, TAPS_DUET=0 the duet.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,22 +45,24 @@ const measure = async (target: typeof tapped, apiKey: string) => {
   if (result.errors > 0) throw new Error(`${result.errors} failed requests`);
   return { ...result, cpu: (cpuMicros(target.proxy.child.pid) - before) / result.requests };
 };
-await measure(tapped, 'key-token');
-await measure(plain, 'key-call');
-const sse = await duet(
-  () => measure(tapped, 'key-token'),
-  () => measure(plain, 'key-call'),
-  ROUNDS,
-  (a, b, round) =>
-    process.stderr.write(
-      `  sse round ${round + 1}: token ${a.requestsPerSec.toFixed(0)} vs call ${b.requestsPerSec.toFixed(0)} req/s\n`,
-    ),
-);
-const median = (values: number[]) =>
-  [...values].sort((p, q) => p - q)[Math.floor(values.length / 2)] ?? 0;
-console.log(
-  `Node ${process.versions.node}, /sse (41 SSE chunks, ${ROUNDS} rounds of ${SECONDS} s, 50 connections): token × ${sse.ratio.toFixed(3)} the requests of call (rounds ${sse.ratios.map((r) => r.toFixed(2)).join(' ')}); ${median(sse.ofA.map((r) => r.requestsPerSec)).toFixed(0)} vs ${median(sse.ofB.map((r) => r.requestsPerSec)).toFixed(0)} req/s, CPU ${median(sse.ofA.map((r) => r.cpu)).toFixed(0)} vs ${median(sse.ofB.map((r) => r.cpu)).toFixed(0)} µs/request`,
-);
+if (process.env.TAPS_DUET !== '0') {
+  await measure(tapped, 'key-token');
+  await measure(plain, 'key-call');
+  const sse = await duet(
+    () => measure(tapped, 'key-token'),
+    () => measure(plain, 'key-call'),
+    ROUNDS,
+    (a, b, round) =>
+      process.stderr.write(
+        `  sse round ${round + 1}: token ${a.requestsPerSec.toFixed(0)} vs call ${b.requestsPerSec.toFixed(0)} req/s\n`,
+      ),
+  );
+  const median = (values: number[]) =>
+    [...values].sort((p, q) => p - q)[Math.floor(values.length / 2)] ?? 0;
+  console.log(
+    `Node ${process.versions.node}, /sse (41 SSE chunks, ${ROUNDS} rounds of ${SECONDS} s, 50 connections): token × ${sse.ratio.toFixed(3)} the requests of call (rounds ${sse.ratios.map((r) => r.toFixed(2)).join(' ')}); ${median(sse.ofA.map((r) => r.requestsPerSec)).toFixed(0)} vs ${median(sse.ofB.map((r) => r.requestsPerSec)).toFixed(0)} req/s, CPU ${median(sse.ofA.map((r) => r.cpu)).toFixed(0)} vs ${median(sse.ofB.map((r) => r.cpu)).toFixed(0)} µs/request`,
+  );
+}
 
 await Promise.all([tapped.proxy.stop(), plain.proxy.stop()]);
 if (process.env.TAPS_STREAMS !== '0') {

@@ -6,10 +6,16 @@
 export type LongLines = 'detach' | 'ends';
 
 /**
+ * A line as bytes: `bytes[start, end)`, without its line break. The buffer is the stream's chunk
+ * when the line lies within one (nearly all), so a line nobody decodes costs no allocation.
+ */
+export type OnLine = (bytes: Buffer, start: number, end: number, truncated: boolean) => void;
+
+/**
  * Splits a byte stream into lines the way Server-Sent Events and NDJSON end them (LF, CRLF or a
- * lone CR), wherever the chunks happen to be cut, a CRLF split across two chunks included. Lines
- * are decoded as UTF-8 whole, so a character cut between chunks is never broken (but for the cut
- * between the ends of a truncated line). A line holds at most `maxLine` bytes in memory.
+ * lone CR), wherever the chunks happen to be cut, a CRLF split across two chunks included. A line
+ * cut between chunks is handed on joined, so a character cut between chunks is never broken (but
+ * for the cut between the ends of a truncated line). A line holds at most `maxLine` bytes in memory.
  */
 export class LineSplitter {
   private pending: Buffer[] = [];
@@ -22,7 +28,7 @@ export class LineSplitter {
   overflowed = false;
 
   constructor(
-    private readonly onLine: (line: string, truncated: boolean) => void,
+    private readonly onLine: OnLine,
     private readonly maxLine: number,
     private readonly longLines: LongLines = 'detach',
   ) {}
@@ -104,14 +110,14 @@ export class LineSplitter {
     } else if (this.head) {
       this.keepTail(chunk.subarray(start, end));
     } else if (this.pendingBytes === 0) {
-      // A line within one chunk (nearly all) is decoded from it directly, without a copy.
-      this.onLine(chunk.toString('utf8', start, end), false);
+      // A line within one chunk (nearly all) is handed on in it, without a copy.
+      this.onLine(chunk, start, end, false);
       return;
     } else {
       const whole = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
       this.pending = [];
       this.pendingBytes = 0;
-      this.onLine(whole.toString('utf8'), false);
+      this.onLine(whole, 0, whole.length, false);
       return;
     }
     const tail = Buffer.concat(this.tail);
@@ -120,6 +126,6 @@ export class LineSplitter {
     this.head = undefined;
     this.tail = [];
     this.tailBytes = 0;
-    this.onLine(ends.toString('utf8'), true);
+    this.onLine(ends, 0, ends.length, true);
   }
 }

@@ -1,42 +1,117 @@
-/**
- * Server-Sent Events from a body's lines (a `lines` tap): `data:` fields joined by newlines,
- * dispatched at each blank line with the last `event:` name; comments (`:` keep-alives) and other
- * fields ignored, as the HTML standard's event-stream parsing does. An event the stream did not end
- * with a blank line is not dispatched.
- */
-export class SseEvents {
-  private readonly data: string[] = [];
-  private event = '';
-  private truncated = false;
+import { KeptEnds } from './kept-ends.ts';
+import type { OnLine } from './line-splitter.ts';
 
-  /** `truncated`: a data line of the event came cut in the middle (a line over the tap's limit). */
-  constructor(
-    private readonly onEvent: (event: string, data: string, truncated: boolean) => void,
-  ) {}
+export type OnSseEvent = (data: string, event: string, truncated: boolean) => void;
 
-  line(line: string, truncated = false): void {
-    if (line === '') {
-      const { data } = this;
-      if (data.length > 0) {
-        const joined = data.length === 1 ? (data[0] ?? '') : data.join('\n');
-        this.onEvent(this.event || 'message', joined, this.truncated);
-      }
-      data.length = 0;
-      this.event = '';
-      this.truncated = false;
-      return;
-    }
-    if (truncated) this.truncated = true;
-    // data: and event: are the fields that matter; comments (`:`) and the others are skipped.
-    if (line.startsWith('data')) {
-      if (line.length === 4) this.data.push('');
-      else if (line.charCodeAt(4) === COLON) this.data.push(fieldValue(line, 5));
-    } else if (line.startsWith('event:')) this.event = fieldValue(line, 6);
-  }
-}
-
+const DATA = Buffer.from('data');
+const EVENT = Buffer.from('event:');
+const NEWLINE = Buffer.from('\n');
 const COLON = 0x3a;
 const SPACE = 0x20;
-/** A field's value: after its colon, less one leading space. */
-const fieldValue = (line: string, from: number) =>
-  line.slice(line.charCodeAt(from) === SPACE ? from + 1 : from);
+
+const startsWith = (bytes: Buffer, start: number, end: number, prefix: Buffer) =>
+  end - start >= prefix.length &&
+  bytes.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
+
+/** Where a field's value starts: after its colon, less one leading space. */
+const valueStart = (bytes: Buffer, colon: number, end: number) =>
+  colon + 1 < end && bytes[colon + 1] === SPACE ? colon + 2 : colon + 1;
+
+/**
+ * Server-Sent Events from a body's lines, parsed on their bytes: `data:` fields joined by
+ * newlines, dispatched at each blank line with the last `event:` name; comments (`:` keep-alives)
+ * and other fields ignored, as the HTML standard's event-stream parsing does. An event the stream
+ * did not end with a blank line is not dispatched. With `containing`, only the events whose data
+ * holds those bytes are decoded and handed on: a stream of a million text deltas and one usage
+ * event makes one string, not a million (their garbage is what grew the heap of a tapped stream).
+ */
+export class SseEvents {
+  // The event's first data line where it lies, uncopied: most events have one.
+  private first: Buffer | undefined;
+  private firstStart = 0;
+  private firstEnd = 0;
+  // The data of an event with several data lines, joined, kept up to `maxData` bytes.
+  private readonly joined: KeptEnds;
+  private name: Buffer | undefined;
+  private nameStart = 0;
+  private nameEnd = 0;
+  private matched = false;
+  private truncated = false;
+  private readonly needle: Buffer | undefined;
+  // Where the needle next occurs in `searched` at or after `searchedFrom` (-1: nowhere).
+  private searched: Buffer | undefined;
+  private searchedFrom = 0;
+  private nextAt = -1;
+
+  constructor(
+    private readonly onEvent: OnSseEvent,
+    options: { maxData: number; containing?: string },
+  ) {
+    this.joined = new KeptEnds(options.maxData);
+    this.needle = options.containing ? Buffer.from(options.containing) : undefined;
+  }
+
+  /** `truncated`: the line came cut in the middle (a line over the splitter's limit). */
+  readonly line: OnLine = (bytes, start, end, truncated) => {
+    if (start === end) {
+      this.dispatch();
+      return;
+    }
+    if (startsWith(bytes, start, end, DATA)) {
+      if (end - start === DATA.length) this.data(bytes, end, end, truncated);
+      else if (bytes[start + DATA.length] === COLON) {
+        this.data(bytes, valueStart(bytes, start + DATA.length, end), end, truncated);
+      }
+    } else if (startsWith(bytes, start, end, EVENT)) {
+      this.name = bytes;
+      this.nameStart = valueStart(bytes, start + EVENT.length - 1, end);
+      this.nameEnd = end;
+    }
+  };
+
+  private data(bytes: Buffer, start: number, end: number, truncated: boolean): void {
+    if (truncated) this.truncated = true;
+    if (!this.matched) this.matched = this.contains(bytes, start, end);
+    if (!this.first) {
+      this.first = bytes;
+      this.firstStart = start;
+      this.firstEnd = end;
+      return;
+    }
+    if (this.joined.empty) this.joined.append(this.first, this.firstStart, this.firstEnd);
+    this.joined.append(NEWLINE, 0, 1);
+    this.joined.append(bytes, start, end);
+  }
+
+  private dispatch(): void {
+    const first = this.first;
+    if (first && this.matched) {
+      const data = this.joined.empty
+        ? first.toString('utf8', this.firstStart, this.firstEnd)
+        : this.joined.bytes().toString('utf8');
+      const event = this.name?.toString('utf8', this.nameStart, this.nameEnd) || 'message';
+      this.onEvent(data, event, this.truncated || this.joined.truncated);
+    }
+    this.first = undefined;
+    this.name = undefined;
+    this.joined.clear();
+    this.matched = false;
+    this.truncated = false;
+  }
+
+  /** Whether `bytes[start, end)` holds the needle: one native search per chunk, not per line. */
+  private contains(bytes: Buffer, start: number, end: number): boolean {
+    const needle = this.needle;
+    if (!needle) return true;
+    if (
+      bytes !== this.searched ||
+      start < this.searchedFrom ||
+      (this.nextAt !== -1 && this.nextAt < start)
+    ) {
+      this.searched = bytes;
+      this.searchedFrom = start;
+      this.nextAt = bytes.indexOf(needle, start);
+    }
+    return this.nextAt !== -1 && this.nextAt + needle.length <= end;
+  }
+}

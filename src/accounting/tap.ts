@@ -1,5 +1,6 @@
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { LineSplitter, type LongLines } from './line-splitter.ts';
+import { SseEvents } from './sse.ts';
 
 /**
  * What a module asks to see of one body, decided per exchange on its head. The tap observes each
@@ -7,27 +8,36 @@ import { LineSplitter, type LongLines } from './line-splitter.ts';
  */
 export interface TapPlan {
   /**
-   * `chunks`: each chunk as it passes; `lines`: each line (LF, CRLF or CR; for SSE and NDJSON);
-   * `buffered`: the first `retain` bytes, handed to `count` whole.
+   * `chunks`: each chunk as it passes; `lines`: each line (LF, CRLF or CR; for NDJSON);
+   * `events`: each Server-Sent Event; `buffered`: the first `retain` bytes, handed to `count` whole.
    */
-  framing: 'chunks' | 'lines' | 'buffered';
+  framing: 'chunks' | 'lines' | 'events' | 'buffered';
   /** Undo the body's Content-Encoding (gzip, deflate, br) before framing. */
   decode?: boolean;
   /**
    * Bytes the tap may hold at once (`buffered`: the body kept; `lines`: the longest line;
-   * `chunks`: what the module's own observer keeps, default 0), taken from the process-wide
+   * `chunks`: what the module's own observer keeps, default 0; `events`: the longest line, and
+   * again the longest data of an event), taken from the process-wide
    * ACCOUNTING_PROXY_MODULE_MEMORY while the exchange lasts. Default 1 MiB.
    */
   retain?: number;
   /** Decoded bytes the tap looks at, at most; past them it detaches. Default: no limit. */
   scan?: number;
   /**
-   * `lines`: a line longer than `retain` detaches the tap (`detach`, the default), or is handed
-   * on as its first and last halves of `retain`, marked truncated (`ends`).
+   * `lines`, `events`: a line longer than `retain` detaches the tap (`detach`, the default), or is
+   * handed on as its first and last halves of `retain`, marked truncated (`ends`); an event's data
+   * longer than `retain` is always handed on as its ends.
    */
   longLines?: LongLines;
+  /**
+   * `events`: only the events whose data holds this text are decoded and handed on; the others
+   * cost no allocation at all.
+   */
+  containing?: string;
   onChunk?(chunk: Buffer): void;
   onLine?(line: string, truncated: boolean): void;
+  /** `events`: the event's data (its data lines joined), its name (`message` by default). */
+  onEvent?(data: string, event: string, truncated: boolean): void;
   /** What `count` finds in the tap's result as `value`, read when the body ended. */
   result?(): unknown;
 }
@@ -72,9 +82,13 @@ export function createTapMemory(limitBytes: number): TapMemory {
 const DEFAULT_RETAIN = 1024 * 1024;
 const MAX_DECODER_BACKLOG = 4 * 1024 * 1024;
 
-// `chunks` keeps nothing itself: it reserves what the module says its observer holds.
-const reservationOf = (plan: TapPlan) =>
-  plan.framing === 'chunks' ? (plan.retain ?? 0) : (plan.retain ?? DEFAULT_RETAIN);
+// `chunks` keeps nothing itself: it reserves what the module says its observer holds. `events`
+// holds a line and an event's data.
+const reservationOf = (plan: TapPlan) => {
+  if (plan.framing === 'chunks') return plan.retain ?? 0;
+  const retain = plan.retain ?? DEFAULT_RETAIN;
+  return plan.framing === 'events' ? 2 * retain : retain;
+};
 
 const decoderFor = (encoding: string | undefined) => {
   switch (encoding?.trim().toLowerCase()) {
@@ -109,10 +123,17 @@ export class Tap {
     this.retain = plan.retain ?? DEFAULT_RETAIN;
     if (plan.framing === 'lines') {
       this.lines = new LineSplitter(
-        (line, truncated) => this.call(() => plan.onLine?.(line, truncated)),
+        (bytes, start, end, truncated) =>
+          this.call(() => plan.onLine?.(bytes.toString('utf8', start, end), truncated)),
         this.retain,
         plan.longLines,
       );
+    } else if (plan.framing === 'events') {
+      const events = new SseEvents(
+        (data, event, truncated) => this.call(() => plan.onEvent?.(data, event, truncated)),
+        { maxData: this.retain, ...(plan.containing ? { containing: plan.containing } : {}) },
+      );
+      this.lines = new LineSplitter(events.line, this.retain, plan.longLines);
     }
     this.decoder = plan.decode ? decoderFor(contentEncoding) : undefined;
     if (this.decoder) {
@@ -180,6 +201,7 @@ export class Tap {
         this.call(() => this.plan.onChunk?.(data));
         return;
       case 'lines':
+      case 'events':
         this.lines?.push(data);
         if (this.lines?.overflowed) this.detach('detached');
         return;

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { LineSplitter } from '../../src/accounting/line-splitter.ts';
+import { KeptEnds } from '../../src/accounting/kept-ends.ts';
+import { LineSplitter, type LongLines } from '../../src/accounting/line-splitter.ts';
+import { SseEvents } from '../../src/accounting/sse.ts';
 import {
   createTapMemory,
   openTap,
@@ -10,6 +12,18 @@ import {
   type TapPlan,
   type TapResult,
 } from '../../src/accounting/tap.ts';
+
+/** A splitter handing on its lines decoded, as the `lines` framing does. */
+const splitter = (
+  onLine: (line: string, truncated: boolean) => void,
+  maxLine: number,
+  longLines?: LongLines,
+) =>
+  new LineSplitter(
+    (bytes, start, end, truncated) => onLine(bytes.toString('utf8', start, end), truncated),
+    maxLine,
+    longLines,
+  );
 
 /** Feeds `body` cut at the given offsets and answers the tap's result. */
 async function run(
@@ -38,11 +52,11 @@ describe('the line splitter', () => {
     for (let i = 0; i <= bytes.length; i++) {
       for (const j of [i, Math.min(bytes.length, i + 1), Math.min(bytes.length, i + 3)]) {
         const lines: string[] = [];
-        const splitter = new LineSplitter((line) => lines.push(line), 1024);
-        splitter.push(bytes.subarray(0, i));
-        splitter.push(bytes.subarray(i, j));
-        splitter.push(bytes.subarray(j));
-        splitter.end();
+        const split = splitter((line) => lines.push(line), 1024);
+        split.push(bytes.subarray(0, i));
+        split.push(bytes.subarray(i, j));
+        split.push(bytes.subarray(j));
+        split.end();
         assert.deepEqual(lines, expected, `cut at ${i} and ${j}`);
       }
     }
@@ -56,11 +70,11 @@ describe('the line splitter', () => {
     for (let i = 0; i <= bytes.length; i++) {
       for (const j of [i, Math.min(bytes.length, i + 5), Math.min(bytes.length, i + 40)]) {
         const lines: [string, boolean][] = [];
-        const splitter = new LineSplitter((line, cut) => lines.push([line, cut]), 32, 'ends');
-        splitter.push(bytes.subarray(0, i));
-        splitter.push(bytes.subarray(i, j));
-        splitter.push(bytes.subarray(j));
-        splitter.end();
+        const split = splitter((line, cut) => lines.push([line, cut]), 32, 'ends');
+        split.push(bytes.subarray(0, i));
+        split.push(bytes.subarray(i, j));
+        split.push(bytes.subarray(j));
+        split.end();
         assert.deepEqual(
           lines,
           [
@@ -76,11 +90,99 @@ describe('the line splitter', () => {
 
   test('stops at a line longer than its limit', () => {
     const lines: string[] = [];
-    const splitter = new LineSplitter((line) => lines.push(line), 8);
-    splitter.push(Buffer.from('short\n0123456'));
-    splitter.push(Buffer.from('789\nafter\n'));
+    const split = splitter((line) => lines.push(line), 8);
+    split.push(Buffer.from('short\n0123456'));
+    split.push(Buffer.from('789\nafter\n'));
     assert.deepEqual(lines, ['short']);
-    assert.equal(splitter.overflowed, true);
+    assert.equal(split.overflowed, true);
+  });
+});
+
+describe('Server-Sent Events on the bytes', () => {
+  const stream =
+    ': keep-alive\r\n\r\nevent: ping\ndata: {"a":1}\n\n' +
+    'data:first\r\ndata\ndata: third é€😀\rid: 7\n\n' +
+    'event: usage\ndata: {"total_tokens":3}\n\ndata: no blank line after it';
+  const everything = [
+    ['{"a":1}', 'ping', false],
+    ['first\n\nthird é€😀', 'message', false],
+    ['{"total_tokens":3}', 'usage', false],
+  ];
+
+  /** The events of `text` cut in three pieces at `i` and `j`. */
+  function events(text: string, i: number, j: number, containing?: string, maxData = 1024) {
+    const bytes = Buffer.from(text);
+    const seen: [string, string, boolean][] = [];
+    const sse = new SseEvents((data, event, truncated) => seen.push([data, event, truncated]), {
+      maxData,
+      ...(containing ? { containing } : {}),
+    });
+    const split = new LineSplitter(sse.line, 1024, 'ends');
+    split.push(bytes.subarray(0, i));
+    split.push(bytes.subarray(i, j));
+    split.push(bytes.subarray(j));
+    split.end();
+    return seen;
+  }
+
+  test('dispatches each event at its blank line, wherever the stream is cut', () => {
+    const length = Buffer.byteLength(stream);
+    for (let i = 0; i <= length; i++) {
+      for (const j of [i, Math.min(length, i + 1), Math.min(length, i + 7)]) {
+        assert.deepEqual(events(stream, i, j), everything, `cut at ${i} and ${j}`);
+      }
+    }
+  });
+
+  test('with `containing`, hands on only the events whose data holds it, wherever cut', () => {
+    const text = `${stream}\n\ndata: a\ndata: b_tokens"\n\ndata: x_tok\ndata: ens"\n\n`;
+    const length = Buffer.byteLength(text);
+    for (let i = 0; i <= length; i++) {
+      for (const j of [i, Math.min(length, i + 3)]) {
+        assert.deepEqual(
+          events(text, i, j, '_tokens"'),
+          [
+            ['{"total_tokens":3}', 'usage', false],
+            ['a\nb_tokens"', 'message', false],
+          ],
+          `cut at ${i} and ${j}`,
+        );
+      }
+    }
+  });
+
+  test('keeps the ends of data longer than its limit, over several lines', () => {
+    const lines = Array.from({ length: 50 }, (_, n) => `data: line ${n}`).join('\n');
+    const data = Array.from({ length: 50 }, (_, n) => `line ${n}`).join('\n');
+    const [[kept, , truncated] = []] = events(`${lines}\n\n`, 10, 200, undefined, 40);
+    assert.equal(kept, `${data.slice(0, 20)}${data.slice(-20)}`);
+    assert.equal(truncated, true);
+  });
+});
+
+describe('kept ends', () => {
+  test('keep all up to the limit, then the first and last halves, however it is appended', () => {
+    const bytes = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
+    for (let piece = 1; piece <= bytes.length; piece++) {
+      for (const limit of [7, 10, 36, 50]) {
+        const kept = new KeptEnds(limit);
+        for (let at = 0; at < bytes.length; at += piece) {
+          kept.append(bytes, at, Math.min(bytes.length, at + piece));
+        }
+        const expected =
+          bytes.length <= limit
+            ? bytes
+            : Buffer.concat([
+                bytes.subarray(0, Math.floor(limit / 2)),
+                bytes.subarray(bytes.length - Math.ceil(limit / 2)),
+              ]);
+        assert.equal(kept.bytes().toString(), expected.toString(), `${piece} at a time, ${limit}`);
+        assert.equal(kept.truncated, bytes.length > limit);
+        kept.clear();
+        kept.append(bytes, 0, 3);
+        assert.equal(kept.bytes().toString(), '012');
+      }
+    }
   });
 });
 

@@ -158,8 +158,8 @@ describe('tap memory, on SQLite', () => {
   let f: ProxyFixture;
   before(async () => {
     ({ llm, f } = await startLlmProxy(backends[0]?.database() ?? assert.fail('no SQLite'), {
-      // Room for one SSE tap of the token unit (128 KiB) at a time.
-      ACCOUNTING_PROXY_MODULE_MEMORY: String(128 * 1024 + 1000),
+      // Room for one SSE tap of the token unit (a line and an event's data, 128 KiB each) at a time.
+      ACCOUNTING_PROXY_MODULE_MEMORY: String(2 * 128 * 1024 + 1000),
     }));
   });
   after(async () => {
