@@ -44,7 +44,15 @@ export interface MeterMetrics {
 }
 
 /** Sees a body's chunks once they have been passed on. */
-export type ChunkObserver = (chunk: Buffer) => void;
+/** Sees each chunk of a body once it is passed on. */
+export interface ChunkObserver {
+  see(chunk: Buffer): void;
+  /**
+   * Whether it may hold a chunk past `see` (a decoder at work, a module's own observer): the
+   * proxy frees a chunk's memory once the client took it only if not.
+   */
+  readonly holdsChunks: boolean;
+}
 
 /** The metering of one exchange, from its request head to its end. */
 export interface Meter {
@@ -131,7 +139,9 @@ class ExchangeMeter implements Meter {
     const tap = openTap(plan, contentEncoding, this.parts.tapMemory);
     if (side === 'request') this.requestTap = tap;
     else this.responseTap = tap;
-    return tap instanceof Tap ? (chunk) => tap.write(chunk) : undefined;
+    return tap instanceof Tap
+      ? { see: (chunk) => tap.write(chunk), holdsChunks: tap.holdsChunks }
+      : undefined;
   }
 
   abandon(): void {

@@ -26,7 +26,8 @@ const valueStart = (bytes: Buffer, colon: number, end: number) =>
  * event makes one string, not a million (their garbage is what grew the heap of a tapped stream).
  */
 export class SseEvents {
-  // The event's first data line where it lies, uncopied: most events have one.
+  // The event's first data line where it lies in its chunk, uncopied: most events have one data
+  // line and end in the chunk they began in.
   private first: Buffer | undefined;
   private firstStart = 0;
   private firstEnd = 0;
@@ -35,6 +36,7 @@ export class SseEvents {
   private name: Buffer | undefined;
   private nameStart = 0;
   private nameEnd = 0;
+  private hasData = false;
   private matched = false;
   private truncated = false;
   private readonly needle: Buffer | undefined;
@@ -72,27 +74,49 @@ export class SseEvents {
   private data(bytes: Buffer, start: number, end: number, truncated: boolean): void {
     if (truncated) this.truncated = true;
     if (!this.matched) this.matched = this.contains(bytes, start, end);
-    if (!this.first) {
+    if (!this.hasData) {
+      this.hasData = true;
       this.first = bytes;
       this.firstStart = start;
       this.firstEnd = end;
       return;
     }
-    if (this.joined.empty) this.joined.append(this.first, this.firstStart, this.firstEnd);
+    this.keepFirst();
     this.joined.append(NEWLINE, 0, 1);
     this.joined.append(bytes, start, end);
   }
 
-  private dispatch(): void {
+  /**
+   * The chunk the lines came in is done with: what the event keeps of it is copied, since the
+   * proxy frees a chunk once the client has it. One copy at most per chunk, of the event it cut.
+   */
+  chunkDone(): void {
+    this.keepFirst();
+    const name = this.name;
+    if (name) {
+      this.name = Buffer.from(name.subarray(this.nameStart, this.nameEnd));
+      this.nameStart = 0;
+      this.nameEnd = this.name.length;
+    }
+  }
+
+  private keepFirst(): void {
     const first = this.first;
-    if (first && this.matched) {
-      const data = this.joined.empty
-        ? first.toString('utf8', this.firstStart, this.firstEnd)
+    if (!first) return;
+    this.joined.append(first, this.firstStart, this.firstEnd);
+    this.first = undefined;
+  }
+
+  private dispatch(): void {
+    if (this.hasData && this.matched) {
+      const data = this.first
+        ? this.first.toString('utf8', this.firstStart, this.firstEnd)
         : this.joined.bytes().toString('utf8');
       const event = this.name?.toString('utf8', this.nameStart, this.nameEnd) || 'message';
       this.onEvent(data, event, this.truncated || this.joined.truncated);
     }
     this.first = undefined;
+    this.hasData = false;
     this.name = undefined;
     this.joined.clear();
     this.matched = false;

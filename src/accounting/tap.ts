@@ -111,6 +111,7 @@ export class Tap {
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
   private readonly lines: LineSplitter | undefined;
+  private readonly events: SseEvents | undefined;
   private readonly decoder: ReturnType<typeof decoderFor>;
   private readonly decoded: Promise<void> | undefined;
   private readonly retain: number;
@@ -129,11 +130,11 @@ export class Tap {
         plan.longLines,
       );
     } else if (plan.framing === 'events') {
-      const events = new SseEvents(
+      this.events = new SseEvents(
         (data, event, truncated) => this.call(() => plan.onEvent?.(data, event, truncated)),
         { maxData: this.retain, ...(plan.containing ? { containing: plan.containing } : {}) },
       );
-      this.lines = new LineSplitter(events.line, this.retain, plan.longLines);
+      this.lines = new LineSplitter(this.events.line, this.retain, plan.longLines);
     }
     this.decoder = plan.decode ? decoderFor(contentEncoding) : undefined;
     if (this.decoder) {
@@ -147,6 +148,14 @@ export class Tap {
         });
       });
     }
+  }
+
+  /**
+   * Whether a chunk written to the tap may still be used after `write` returns: by a decoder
+   * working off the event loop, or a module's own chunk observer. The splitters copy what they keep.
+   */
+  get holdsChunks(): boolean {
+    return this.decoder !== undefined || this.plan.framing === 'chunks';
   }
 
   /** Memory the tap holds while it lives, reserved before it is attached. */
@@ -203,6 +212,7 @@ export class Tap {
       case 'lines':
       case 'events':
         this.lines?.push(data);
+        this.events?.chunkDone();
         if (this.lines?.overflowed) this.detach('detached');
         return;
       case 'buffered': {

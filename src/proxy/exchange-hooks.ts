@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { ChunkObserver } from '../accounting/meter.ts';
 
 /** What the forwarder and the one who meters an exchange tell each other. */
 export interface ForwardTarget {
@@ -43,7 +44,7 @@ export interface ExchangeHooks {
   /** Headers the client gets over the backend's (the RateLimit fields), lower case. */
   addedHeaders?: Readonly<Record<string, string>>;
   /** Sees each request body chunk once undici has taken it (a module's tap), if set. */
-  observeRequest?(): ((chunk: Buffer) => void) | undefined;
+  observeRequest?(): ChunkObserver | undefined;
   /** Sees each response body chunk once it is passed to the client, if set. */
-  observeResponse?(answer: BackendAnswer): ((chunk: Buffer) => void) | undefined;
+  observeResponse?(answer: BackendAnswer): ChunkObserver | undefined;
 }

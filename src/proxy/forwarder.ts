@@ -2,12 +2,14 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import type { ChunkObserver } from '../accounting/meter.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../http/headers.ts';
 import { sendError } from '../http/send-error.ts';
 import { Agent } from '../http/undici-agent.ts';
 import { errorCode, upstreamFailure } from '../http/upstream-failure.ts';
 import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
+import { ChunkRelease } from './chunk-release.ts';
 import type { BackendAnswer, ExchangeHooks, ForwardTarget } from './exchange-hooks.ts';
 import type { RelayGc } from './relay-gc.ts';
 
@@ -50,7 +52,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done = false;
   private drainListening = false;
   private toldUnanswered = false;
-  private observer: ((chunk: Buffer) => void) | undefined;
+  private observer: ChunkObserver | undefined;
+  private release: ChunkRelease | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -95,15 +98,23 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.received += chunk.length;
-    this.relayGc.relayed(chunk.length);
     if (this.expectedBytes !== undefined && this.received >= this.expectedBytes) {
+      this.relayGc.relayed(chunk.length);
       this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
       // Its tap must see it before the usage is counted, which the client's last byte waits for.
-      this.observer?.(chunk);
+      this.observer?.see(chunk);
       return;
     }
-    const passed = this.res.write(chunk);
-    this.observer?.(chunk);
+    let passed: boolean;
+    if (!this.observer?.holdsChunks && ChunkRelease.canRelease(chunk)) {
+      this.release ??= new ChunkRelease();
+      this.release.track(chunk);
+      passed = this.res.write(chunk, this.release.written);
+    } else {
+      this.relayGc.relayed(chunk.length);
+      passed = this.res.write(chunk);
+    }
+    this.observer?.see(chunk);
     if (!passed) {
       controller.pause();
       if (!this.drainListening) {
@@ -205,13 +216,13 @@ class Exchange implements Dispatcher.DispatchHandler {
 async function* countedBody(
   req: IncomingMessage,
   exchange: Exchange,
-  observe: ((chunk: Buffer) => void) | undefined,
+  observe: ChunkObserver | undefined,
 ): AsyncGenerator<Buffer> {
   for await (const chunk of req) {
     exchange.requestBytes += (chunk as Buffer).length;
     exchange.relayGc.relayed((chunk as Buffer).length);
     yield chunk as Buffer;
-    observe?.(chunk as Buffer);
+    observe?.see(chunk as Buffer);
   }
 }
 

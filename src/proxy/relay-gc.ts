@@ -19,7 +19,8 @@ export interface RelayGc {
  * that V8's own collections come long before `everyBytes`; on 1 MiB answers the bench shows no
  * cost. (A full collection as well, once external memory grew past a margin, saved 10 MB more on
  * 1 GiB streams but cost a fifth of the 1 MiB requests: live buffers of 50 answers in flight
- * passed any margin.)
+ * passed any margin.) Chunks the proxy frees itself once written (`chunk-release.ts`, Node 21 and
+ * later) are not counted: only what is left to V8.
  */
 export function createRelayGc(collectYoung: CollectYoung, everyBytes = 8 * 1048576): RelayGc {
   let sinceLast = 0;

@@ -118,9 +118,18 @@ describe('Server-Sent Events on the bytes', () => {
       ...(containing ? { containing } : {}),
     });
     const split = new LineSplitter(sse.line, 1024, 'ends');
-    split.push(bytes.subarray(0, i));
-    split.push(bytes.subarray(i, j));
-    split.push(bytes.subarray(j));
+    // Each piece is a copy, wiped once split as the proxy frees a chunk the client has taken:
+    // what the events keep must be their own.
+    for (const [from, to] of [
+      [0, i],
+      [i, j],
+      [j, bytes.length],
+    ] as const) {
+      const piece = Buffer.from(bytes.subarray(from, to));
+      split.push(piece);
+      sse.chunkDone();
+      piece.fill(0);
+    }
     split.end();
     return seen;
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { GZIP_BODY, sha256OfServedBytes } from '../support/backend.ts';
@@ -254,7 +255,7 @@ for (const backend of storeBackends()) {
         assert.equal(binary.body.length, 100000);
         assert.equal(
           sha256OfServedBytes(100000),
-          (await import('node:crypto')).createHash('sha256').update(binary.body).digest('hex'),
+          createHash('sha256').update(binary.body).digest('hex'),
         );
         const gzip = await get('/svc/gzip', { ...f.buyer(), 'accept-encoding': 'gzip' });
         assert.equal(gzip.headers['content-encoding'], 'gzip');
@@ -345,6 +346,39 @@ for (const backend of storeBackends()) {
         const chunked = await get('/svc/chunked/1048576', f.buyer('megabyte'));
         assert.equal(chunked.body.length, 1048576);
         assert.equal(await usage(API_KEYS.megabyte), before + 4);
+      });
+
+      test('relays large bodies intact to a client that reads slowly, sized and chunked', async () => {
+        // Chunks are freed as soon as the client's socket took them: what arrives must be what
+        // the backend sent, however the reads were cut and however long the client paused.
+        const sizes = { bytes: 8 * 1048576 + 17, chunked: 8 * 1048576 + 5 };
+        for (const [kind, size] of Object.entries(sizes)) {
+          const digest = await new Promise<string>((resolve, reject) => {
+            const req = httpRequest(
+              `${f.url}/svc/${kind}/${size}`,
+              { headers: f.buyer('megabyte') },
+              (res) => {
+                const hash = createHash('sha256');
+                let sincePause = 0;
+                res.on('data', (chunk: Buffer) => {
+                  hash.update(chunk);
+                  sincePause += chunk.length;
+                  if (sincePause < 512 * 1024) return;
+                  sincePause = 0;
+                  res.pause();
+                  let turns = 50;
+                  const later = () => (--turns > 0 ? setImmediate(later) : res.resume());
+                  setImmediate(later);
+                });
+                res.on('end', () => resolve(hash.digest('hex')));
+                res.on('error', reject);
+              },
+            );
+            req.on('error', reject);
+            req.end();
+          });
+          assert.equal(digest, sha256OfServedBytes(size), kind);
+        }
       });
 
       test('meters milliseconds from forwarding until the last byte', async () => {

@@ -1,0 +1,49 @@
+/**
+ * Gives a relayed body chunk's memory back as soon as the client's socket has taken it. Each
+ * socket read is a buffer of its own outside V8's heap, garbage once written on, yet freed only
+ * when V8 collects the object that holds it; relaying 10 large streams at once, Node 22-26 held
+ * tens of megabytes of such garbage (bench/README item 20). undici hands the body on as views of
+ * the socket's reads: a chunk that ends where its read ends is the last of it anyone needs (what
+ * came before it in the read is framing already parsed, or body written before it, and a socket
+ * completes its writes in order), so its buffer is detached once the chunk is written
+ * (`ArrayBuffer.prototype.transfer`, Node 21 and later), which frees it there and then. Never
+ * while a tap may hold chunks: the caller asks only for exchanges whose taps copy what they keep.
+ */
+
+interface Detachable {
+  readonly detached: boolean;
+  transfer(length: number): ArrayBuffer;
+}
+
+// Smaller chunks come from Node's shared pool or die young enough for V8's own collections.
+const SMALLEST = 16 * 1024;
+const canDetach = typeof (ArrayBuffer.prototype as Partial<Detachable>).transfer === 'function';
+
+/** The buffer `chunk` ends, if it is one that can be freed once the chunk is written. */
+function ownBuffer(chunk: Buffer): Detachable | undefined {
+  const buffer = chunk.buffer;
+  if (!canDetach || chunk.length < SMALLEST) return undefined;
+  if (chunk.byteOffset + chunk.length !== buffer.byteLength) return undefined;
+  return buffer instanceof ArrayBuffer ? (buffer as unknown as Detachable) : undefined;
+}
+
+/** The chunks of one body written to the client and not taken yet, oldest first. */
+export class ChunkRelease {
+  private readonly writing: Detachable[] = [];
+
+  /** Whether `chunk` is freed once written; if so, its write's callback must be `written`. */
+  static canRelease(chunk: Buffer): boolean {
+    return ownBuffer(chunk) !== undefined;
+  }
+
+  track(chunk: Buffer): void {
+    const buffer = ownBuffer(chunk);
+    if (buffer) this.writing.push(buffer);
+  }
+
+  /** A socket calls its write callbacks in the order of the writes. */
+  readonly written = (): void => {
+    const buffer = this.writing.shift();
+    if (buffer && !buffer.detached) buffer.transfer(0);
+  };
+}

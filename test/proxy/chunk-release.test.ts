@@ -1,0 +1,37 @@
+/** Freeing a relayed chunk once written: which chunks qualify, and in which order they go. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ChunkRelease } from '../../src/proxy/chunk-release.ts';
+
+const detachable = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+
+describe('chunk release', () => {
+  test('frees the chunks that end their buffer, oldest first, once each is written', {
+    skip: detachable ? false : 'no ArrayBuffer.prototype.transfer on this Node line',
+  }, () => {
+    const read = Buffer.alloc(64 * 1024, 1);
+    // What undici hands on of a chunked body: the body after the chunk's size line.
+    const first = read.subarray(9);
+    const second = Buffer.alloc(32 * 1024, 2);
+    assert.ok(ChunkRelease.canRelease(first));
+    const release = new ChunkRelease();
+    release.track(first);
+    release.track(second);
+    release.written();
+    assert.equal(first.length, 0, 'the first written chunk is freed');
+    assert.equal(second.length, 32 * 1024, 'the second is not written yet');
+    release.written();
+    assert.equal(second.length, 0);
+    // A callback with nothing left to free (a write that failed after its chunk went) is harmless.
+    release.written();
+  });
+
+  test('never frees what others may still use', () => {
+    const read = Buffer.alloc(64 * 1024);
+    // More of the read follows the chunk (the next chunk's size line, another response).
+    assert.equal(ChunkRelease.canRelease(read.subarray(0, 40 * 1024)), false);
+    // Small chunks may share Node's Buffer pool.
+    assert.equal(ChunkRelease.canRelease(Buffer.from('small')), false);
+    assert.equal(ChunkRelease.canRelease(Buffer.alloc(8 * 1024)), false);
+  });
+});
