@@ -7,9 +7,16 @@ export type LongLines = 'detach' | 'ends';
 
 /**
  * A line as bytes: `bytes[start, end)`, without its line break. The buffer is the stream's chunk
- * when the line lies within one (nearly all), so a line nobody decodes costs no allocation.
+ * when the line lies within one (nearly all), so a line nobody decodes costs no allocation. For
+ * such a line the receiver may answer where in the chunk to go on splitting: the start of a line
+ * past this one's break, the lines in between skipped unseen.
  */
-export type OnLine = (bytes: Buffer, start: number, end: number, truncated: boolean) => void;
+export type OnLine = (
+  bytes: Buffer,
+  start: number,
+  end: number,
+  truncated: boolean,
+) => number | undefined | void;
 
 /**
  * Splits a byte stream into lines the way Server-Sent Events and NDJSON end them (LF, CRLF or a
@@ -49,9 +56,16 @@ export class LineSplitter {
         start = i + 1;
         continue;
       }
-      this.emit(chunk, start, i);
+      const resume = this.emit(chunk, start, i);
       this.afterCR = byte === 0x0d;
       start = i + 1;
+      if (typeof resume === 'number' && resume > start && resume <= chunk.length) {
+        start = resume;
+        // A line break the skip ended on may be the CR of a CRLF.
+        this.afterCR = chunk[resume - 1] === 0x0d;
+        lf = chunk.indexOf(0x0a, start);
+        cr = chunk.indexOf(0x0d, start);
+      }
     }
     if (this.overflowed || start >= chunk.length) return;
     this.afterCR = false;
@@ -102,8 +116,11 @@ export class LineSplitter {
     }
   }
 
-  /** The line ending at `end` of this chunk, after what earlier chunks left pending. */
-  private emit(chunk: Buffer, start: number, end: number): void {
+  /**
+   * The line ending at `end` of this chunk, after what earlier chunks left pending; where to go
+   * on in the chunk, if the receiver of a line within it said.
+   */
+  private emit(chunk: Buffer, start: number, end: number): number | undefined | void {
     if (!this.head && this.pendingBytes + end - start > this.maxLine) {
       this.keep(chunk.subarray(start, end));
       if (this.overflowed) return;
@@ -111,8 +128,7 @@ export class LineSplitter {
       this.keepTail(chunk.subarray(start, end));
     } else if (this.pendingBytes === 0) {
       // A line within one chunk (nearly all) is handed on in it, without a copy.
-      this.onLine(chunk, start, end, false);
-      return;
+      return this.onLine(chunk, start, end, false);
     } else {
       const whole = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
       this.pending = [];

@@ -6,6 +6,9 @@ export type OnSseEvent = (data: string, event: string, truncated: boolean) => vo
 const DATA = Buffer.from('data');
 const EVENT = Buffer.from('event:');
 const NEWLINE = Buffer.from('\n');
+// A line break followed by another is a blank line, whatever the breaks (LF, CR, CRLF): LF LF,
+// LF CR (CRLF CRLF among them) and CR CR. CR LF is one break.
+const BLANK_LINES = ['\n\n', '\n\r', '\r\r'].map((blank) => Buffer.from(blank));
 const COLON = 0x3a;
 const SPACE = 0x20;
 
@@ -57,7 +60,7 @@ export class SseEvents {
   readonly line: OnLine = (bytes, start, end, truncated) => {
     if (start === end) {
       this.dispatch();
-      return;
+      return this.needle ? this.nextEventWorthReading(bytes, end) : undefined;
     }
     if (startsWith(bytes, start, end, DATA)) {
       if (end - start === DATA.length) this.data(bytes, end, end, truncated);
@@ -123,19 +126,42 @@ export class SseEvents {
     this.truncated = false;
   }
 
-  /** Whether `bytes[start, end)` holds the needle: one native search per chunk, not per line. */
+  /**
+   * Between events (a blank line ends at `from`): the events before the last blank line ahead of
+   * the needle's next occurrence cannot hold it, and are skipped unseen. A stream of text deltas
+   * and one usage event is then split a few lines per chunk, not a thousand.
+   */
+  private nextEventWorthReading(bytes: Buffer, from: number): number | undefined {
+    const next = this.nextNeedle(bytes, from);
+    const limit = next === -1 ? bytes.length : next;
+    let resume = -1;
+    for (const blank of BLANK_LINES) {
+      const at = bytes.lastIndexOf(blank, limit - blank.length);
+      if (at >= from) resume = Math.max(resume, at + blank.length);
+    }
+    return resume > from + 1 ? resume : undefined;
+  }
+
+  /** Whether `bytes[start, end)` holds the needle. */
   private contains(bytes: Buffer, start: number, end: number): boolean {
     const needle = this.needle;
     if (!needle) return true;
+    const at = this.nextNeedle(bytes, start);
+    return at !== -1 && at + needle.length <= end;
+  }
+
+  /** Where the needle next occurs in `bytes` from `start`: one native search per chunk. */
+  private nextNeedle(bytes: Buffer, start: number): number {
     if (
-      bytes !== this.searched ||
-      start < this.searchedFrom ||
-      (this.nextAt !== -1 && this.nextAt < start)
+      this.needle &&
+      (bytes !== this.searched ||
+        start < this.searchedFrom ||
+        (this.nextAt !== -1 && this.nextAt < start))
     ) {
       this.searched = bytes;
       this.searchedFrom = start;
-      this.nextAt = bytes.indexOf(needle, start);
+      this.nextAt = bytes.indexOf(this.needle, start);
     }
-    return this.nextAt !== -1 && this.nextAt + needle.length <= end;
+    return this.nextAt;
   }
 }

@@ -20,7 +20,9 @@ const splitter = (
   longLines?: LongLines,
 ) =>
   new LineSplitter(
-    (bytes, start, end, truncated) => onLine(bytes.toString('utf8', start, end), truncated),
+    (bytes, start, end, truncated) => {
+      onLine(bytes.toString('utf8', start, end), truncated);
+    },
     maxLine,
     longLines,
   );
@@ -157,6 +159,37 @@ describe('Server-Sent Events on the bytes', () => {
           `cut at ${i} and ${j}`,
         );
       }
+    }
+  });
+
+  test('with `containing`, skips unseen only events without it, whatever the line breaks', () => {
+    // A seeded stream of events: LF, CRLF and CR breaks, comments, names, several data lines,
+    // the needle in some. What `containing` hands on must be what a full parse filters.
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const breaks = ['\n', '\r\n', '\r'];
+    const parts: string[] = [];
+    for (let n = 0; n < 400; n++) {
+      const br = () => breaks[random(3)];
+      if (random(5) === 0) parts.push(`: keep-alive ${n}${br()}`);
+      if (random(4) === 0) parts.push(`event: e${n}${br()}`);
+      for (let line = random(3); line >= 0; line--) {
+        parts.push(`data: ${n}.${line}${random(9) === 0 ? ' "x_tokens":1' : ''}${br()}`);
+      }
+      parts.push(`id: ${n}${br()}${br()}`);
+    }
+    const text = parts.join('');
+    const all = events(text, 0, 0);
+    const expected = all.filter(([data]) => data.includes('_tokens"'));
+    assert.ok(expected.length > 20 && expected.length < all.length / 2);
+    const length = Buffer.byteLength(text);
+    for (let round = 0; round < 200; round++) {
+      const i = random(length);
+      const j = i + random(length - i);
+      assert.deepEqual(events(text, i, j, '_tokens"'), expected, `cut at ${i} and ${j}`);
     }
   });
 
