@@ -9,14 +9,9 @@ export type LongLines = 'detach' | 'ends';
  * A line as bytes: `bytes[start, end)`, without its line break. The buffer is the stream's chunk
  * when the line lies within one (nearly all), so a line nobody decodes costs no allocation. For
  * such a line the receiver may answer where in the chunk to go on splitting: the start of a line
- * past this one's break, the lines in between skipped unseen.
+ * past this one's break, the lines in between skipped unseen; any other answer is ignored.
  */
-export type OnLine = (
-  bytes: Buffer,
-  start: number,
-  end: number,
-  truncated: boolean,
-) => number | undefined | void;
+export type OnLine = (bytes: Buffer, start: number, end: number, truncated: boolean) => unknown;
 
 /**
  * Splits a byte stream into lines the way Server-Sent Events and NDJSON end them (LF, CRLF or a
@@ -120,7 +115,7 @@ export class LineSplitter {
    * The line ending at `end` of this chunk, after what earlier chunks left pending; where to go
    * on in the chunk, if the receiver of a line within it said.
    */
-  private emit(chunk: Buffer, start: number, end: number): number | undefined | void {
+  private emit(chunk: Buffer, start: number, end: number): unknown {
     if (!this.head && this.pendingBytes + end - start > this.maxLine) {
       this.keep(chunk.subarray(start, end));
       if (this.overflowed) return;
