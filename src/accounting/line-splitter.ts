@@ -20,7 +20,10 @@ export type OnLine = (bytes: Buffer, start: number, end: number, truncated: bool
  * for the cut between the ends of a truncated line). A line holds at most `maxLine` bytes in memory.
  */
 export class LineSplitter {
-  private pending: Buffer[] = [];
+  // The line not ended yet, copied (the proxy frees a chunk once the client has it) into a buffer
+  // of the splitter's own, reused: not from Node's Buffer pool, whose slabs outlive young
+  // collections and wait for a full one, tens of megabytes on a fast stream.
+  private partial = Buffer.alloc(0);
   private pendingBytes = 0;
   // A line over the limit (`ends`): its first half, and the latest bytes of the rest.
   private head: Buffer | undefined;
@@ -33,6 +36,12 @@ export class LineSplitter {
     private readonly onLine: OnLine,
     private readonly maxLine: number,
     private readonly longLines: LongLines = 'detach',
+    /**
+     * Called once a chunk's complete lines were handed on, before the splitter keeps the rest in
+     * the buffer a joined line was handed on in: what a receiver holds of its lines must be
+     * copied by then.
+     */
+    private readonly linesDone?: () => void,
   ) {}
 
   push(chunk: Buffer): void {
@@ -62,6 +71,7 @@ export class LineSplitter {
         cr = chunk.indexOf(0x0d, start);
       }
     }
+    this.linesDone?.();
     if (this.overflowed || start >= chunk.length) return;
     this.afterCR = false;
     this.keep(chunk.subarray(start));
@@ -83,14 +93,10 @@ export class LineSplitter {
       return;
     }
     if (this.pendingBytes + piece.length <= this.maxLine) {
-      // A copy: the chunk belongs to the stream, which may reuse its memory.
-      this.pending.push(Buffer.from(piece));
-      this.pendingBytes += piece.length;
+      this.append(piece, 0, piece.length);
       return;
     }
-    this.pending.push(piece);
-    const all = Buffer.concat(this.pending);
-    this.pending = [];
+    const all = Buffer.concat([this.partial.subarray(0, this.pendingBytes), piece]);
     this.pendingBytes = 0;
     if (this.longLines === 'detach') {
       this.overflowed = true;
@@ -99,6 +105,18 @@ export class LineSplitter {
     const half = Math.floor(this.maxLine / 2);
     this.head = Buffer.from(all.subarray(0, half));
     this.keepTail(all.subarray(half));
+  }
+
+  private append(source: Buffer, start: number, end: number): void {
+    const needed = this.pendingBytes + end - start;
+    if (needed > this.partial.length) {
+      const size = Math.min(this.maxLine, Math.max(needed, 2 * this.partial.length, 256));
+      const grown = Buffer.allocUnsafeSlow(size);
+      this.partial.copy(grown, 0, 0, this.pendingBytes);
+      this.partial = grown;
+    }
+    source.copy(this.partial, this.pendingBytes, start, end);
+    this.pendingBytes = needed;
   }
 
   private keepTail(piece: Buffer): void {
@@ -125,11 +143,12 @@ export class LineSplitter {
       // A line within one chunk (nearly all) is handed on in it, without a copy.
       return this.onLine(chunk, start, end, false);
     } else {
-      const whole = Buffer.concat([...this.pending, chunk.subarray(start, end)]);
-      this.pending = [];
+      this.append(chunk, start, end);
+      const length = this.pendingBytes;
       this.pendingBytes = 0;
-      this.onLine(whole, 0, whole.length, false);
-      return;
+      // Where to go on would be an offset of the joined line, not of the chunk: not asked.
+      this.onLine(this.partial, 0, length, false);
+      return undefined;
     }
     const tail = Buffer.concat(this.tail);
     const last = tail.subarray(Math.max(0, tail.length - Math.ceil(this.maxLine / 2)));

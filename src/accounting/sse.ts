@@ -90,18 +90,21 @@ export class SseEvents {
   }
 
   /**
-   * The chunk the lines came in is done with: what the event keeps of it is copied, since the
-   * proxy frees a chunk once the client has it. One copy at most per chunk, of the event it cut.
+   * The lines of a chunk were all handed on: what the event keeps of them is copied, since the
+   * proxy frees a chunk once the client has it and the splitter reuses its buffer. One copy at
+   * most per chunk, of the event it cut.
    */
-  chunkDone(): void {
+  readonly linesDone = (): void => {
     this.keepFirst();
+    // The splitter's buffer is written anew: what was searched in it no longer holds.
+    this.searched = undefined;
     const name = this.name;
     if (name) {
       this.name = Buffer.from(name.subarray(this.nameStart, this.nameEnd));
       this.nameStart = 0;
       this.nameEnd = this.name.length;
     }
-  }
+  };
 
   private keepFirst(): void {
     const first = this.first;

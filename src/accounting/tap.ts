@@ -134,7 +134,12 @@ export class Tap {
         (data, event, truncated) => this.call(() => plan.onEvent?.(data, event, truncated)),
         { maxData: this.retain, ...(plan.containing ? { containing: plan.containing } : {}) },
       );
-      this.lines = new LineSplitter(this.events.line, this.retain, plan.longLines);
+      this.lines = new LineSplitter(
+        this.events.line,
+        this.retain,
+        plan.longLines,
+        this.events.linesDone,
+      );
     }
     this.decoder = plan.decode ? decoderFor(contentEncoding) : undefined;
     if (this.decoder) {
@@ -212,7 +217,6 @@ export class Tap {
       case 'lines':
       case 'events':
         this.lines?.push(data);
-        this.events?.chunkDone();
         if (this.lines?.overflowed) this.detach('detached');
         return;
       case 'buffered': {

@@ -119,7 +119,7 @@ describe('Server-Sent Events on the bytes', () => {
       maxData,
       ...(containing ? { containing } : {}),
     });
-    const split = new LineSplitter(sse.line, 1024, 'ends');
+    const split = new LineSplitter(sse.line, 1024, 'ends', sse.linesDone);
     // Each piece is a copy, wiped once split as the proxy frees a chunk the client has taken:
     // what the events keep must be their own.
     for (const [from, to] of [
@@ -129,7 +129,6 @@ describe('Server-Sent Events on the bytes', () => {
     ] as const) {
       const piece = Buffer.from(bytes.subarray(from, to));
       split.push(piece);
-      sse.chunkDone();
       piece.fill(0);
     }
     split.end();
