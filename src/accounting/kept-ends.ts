@@ -31,7 +31,7 @@ export class KeptEnds {
     let from = start;
     if (!this.ring) {
       const half = Math.floor(this.limit / 2);
-      this.ring = Buffer.allocUnsafe(this.limit - half);
+      this.ring = Buffer.allocUnsafeSlow(this.limit - half);
       if (this.headBytes > half) {
         this.toRing(this.head, half, this.headBytes);
         this.headBytes = half;
@@ -66,7 +66,8 @@ export class KeptEnds {
 
   private reserve(bytes: number): void {
     if (bytes <= this.head.length) return;
-    const grown = Buffer.allocUnsafe(
+    // Its own memory, not a slab of Node's Buffer pool that a long-lived buffer would pin.
+    const grown = Buffer.allocUnsafeSlow(
       Math.min(this.limit, Math.max(bytes, this.head.length * 2, 256)),
     );
     this.head.copy(grown, 0, 0, this.headBytes);

@@ -43,7 +43,6 @@ export interface MeterMetrics {
   meterFault(unit: string, reason: MeterFault): void;
 }
 
-/** Sees a body's chunks once they have been passed on. */
 /** Sees each chunk of a body once it is passed on. */
 export interface ChunkObserver {
   see(chunk: Buffer): void;

@@ -39,6 +39,8 @@ export class SseEvents {
   private name: Buffer | undefined;
   private nameStart = 0;
   private nameEnd = 0;
+  // The name copied out of a chunk the event outlived (not from Node's Buffer pool: see the splitter).
+  private nameKept: Buffer | undefined;
   private hasData = false;
   private matched = false;
   private truncated = false;
@@ -98,11 +100,12 @@ export class SseEvents {
     this.keepFirst();
     // The splitter's buffer is written anew: what was searched in it no longer holds.
     this.searched = undefined;
-    const name = this.name;
-    if (name) {
-      this.name = Buffer.from(name.subarray(this.nameStart, this.nameEnd));
+    if (this.name && this.name !== this.nameKept) {
+      this.nameKept = Buffer.allocUnsafeSlow(this.nameEnd - this.nameStart);
+      this.name.copy(this.nameKept, 0, this.nameStart, this.nameEnd);
+      this.name = this.nameKept;
       this.nameStart = 0;
-      this.nameEnd = this.name.length;
+      this.nameEnd = this.nameKept.length;
     }
   };
 

@@ -31,7 +31,7 @@ export interface TapPlan {
   longLines?: LongLines;
   /**
    * `events`: only the events whose data holds this text are decoded and handed on; the others
-   * cost no allocation at all.
+   * cost no allocation at all, and their lines are skipped unseen (never too long either).
    */
   containing?: string;
   onChunk?(chunk: Buffer): void;
