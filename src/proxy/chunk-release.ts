@@ -1,3 +1,5 @@
+import type { Writable } from 'node:stream';
+
 /**
  * Gives a relayed body chunk's memory back as soon as the client's socket has taken it. Each
  * socket read is a buffer of its own outside V8's heap, garbage once written on, yet freed only
@@ -31,18 +33,21 @@ function ownBuffer(chunk: Buffer): Detachable | undefined {
 export class ChunkRelease {
   private readonly writing: Detachable[] = [];
 
-  /** Whether `chunk` is freed once written; if so, its write's callback must be `written`. */
+  /** Whether `chunk` can be freed once written. */
   static canRelease(chunk: Buffer): boolean {
     return ownBuffer(chunk) !== undefined;
   }
 
-  track(chunk: Buffer): void {
+  /** Writes `chunk` to the client, to be freed once written if it can be; `write`'s answer. */
+  write(res: Writable, chunk: Buffer): boolean {
     const buffer = ownBuffer(chunk);
-    if (buffer) this.writing.push(buffer);
+    if (!buffer) return res.write(chunk);
+    this.writing.push(buffer);
+    return res.write(chunk, this.written);
   }
 
   /** A socket calls its write callbacks in the order of the writes. */
-  readonly written = (): void => {
+  private readonly written = (): void => {
     const buffer = this.writing.shift();
     if (buffer && !buffer.detached) buffer.transfer(0);
   };

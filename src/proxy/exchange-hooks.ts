@@ -48,3 +48,16 @@ export interface ExchangeHooks {
   /** Sees each response body chunk once it is passed to the client, if set. */
   observeResponse?(answer: BackendAnswer): ChunkObserver | undefined;
 }
+
+/** The headers the client gets: those of the answer but the ones a module hides, and the added. */
+export function clientHeaders(
+  headers: IncomingHttpHeaders,
+  hooks: ExchangeHooks | undefined,
+): IncomingHttpHeaders {
+  const hidden = hooks?.hiddenHeaders;
+  const added = hooks?.addedHeaders;
+  if (!hidden && !added) return headers;
+  const shown = { ...headers };
+  for (const name of hidden ?? []) delete shown[name];
+  return added ? Object.assign(shown, added) : shown;
+}

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
 import { ChunkRelease } from './chunk-release.ts';
 import type { BackendAnswer, ExchangeHooks, ForwardTarget } from './exchange-hooks.ts';
+import { clientHeaders } from './exchange-hooks.ts';
 import type { RelayGc } from './relay-gc.ts';
 
 export interface Forwarder {
@@ -87,7 +88,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (Number.isSafeInteger(length) && length > 0) this.expectedBytes = length;
     }
     try {
-      this.res.writeHead(status, statusMessage, this.clientHeaders(answer.headers));
+      this.res.writeHead(status, statusMessage, clientHeaders(answer.headers, this.hooks));
       this.observer = this.hooks?.observeResponse?.(answer);
     } catch (error) {
       // A header Node refuses to write (an invalid character from the backend, say).
@@ -108,8 +109,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     let passed: boolean;
     if (!this.observer?.holdsChunks && ChunkRelease.canRelease(chunk)) {
       this.release ??= new ChunkRelease();
-      this.release.track(chunk);
-      passed = this.res.write(chunk, this.release.written);
+      passed = this.release.write(this.res, chunk);
     } else {
       this.relayGc.relayed(chunk.length);
       passed = this.res.write(chunk);
@@ -122,16 +122,6 @@ class Exchange implements Dispatcher.DispatchHandler {
         this.res.on('drain', () => this.controller?.resume());
       }
     }
-  }
-
-  /** The headers the client gets: those of the answer but the ones a module hides. */
-  private clientHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-    const hidden = this.hooks?.hiddenHeaders;
-    const added = this.hooks?.addedHeaders;
-    if (!hidden && !added) return headers;
-    const shown = { ...headers };
-    for (const name of hidden ?? []) delete shown[name];
-    return added ? Object.assign(shown, added) : shown;
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
