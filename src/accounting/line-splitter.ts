@@ -97,6 +97,8 @@ export class LineSplitter {
       return;
     }
     const all = Buffer.concat([this.partial.subarray(0, this.pendingBytes), piece]);
+    // The ends of the long line take its place in memory.
+    this.partial = Buffer.alloc(0);
     this.pendingBytes = 0;
     if (this.longLines === 'detach') {
       this.overflowed = true;
