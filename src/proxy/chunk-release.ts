@@ -17,14 +17,18 @@ interface Detachable {
   transfer(length: number): ArrayBuffer;
 }
 
-// Smaller chunks come from Node's shared pool or die young enough for V8's own collections.
-const SMALLEST = 16 * 1024;
+// A slice of Node's Buffer pool (a slab shared by Buffers all over the process; `Buffer.concat`
+// takes from it when a socket had several reads waiting) is smaller than half the pool's size when
+// it is made: 4 KiB by default on Node 20-22, 32 KiB on 24-26. A chunk of at least half the pool's
+// size now, and never under half of the largest default, is never one. Smaller chunks are left to
+// V8's collections.
+const SMALLEST = 32 * 1024;
 const canDetach = typeof (ArrayBuffer.prototype as Partial<Detachable>).transfer === 'function';
 
 /** The buffer `chunk` ends, if it is one that can be freed once the chunk is written. */
 function ownBuffer(chunk: Buffer): Detachable | undefined {
   const buffer = chunk.buffer;
-  if (!canDetach || chunk.length < SMALLEST) return undefined;
+  if (!canDetach || chunk.length < Math.max(SMALLEST, Buffer.poolSize >>> 1)) return undefined;
   if (chunk.byteOffset + chunk.length !== buffer.byteLength) return undefined;
   return buffer instanceof ArrayBuffer ? (buffer as unknown as Detachable) : undefined;
 }

@@ -39,8 +39,23 @@ describe('chunk release', () => {
     const read = Buffer.alloc(64 * 1024);
     // More of the read follows the chunk (the next chunk's size line, another response).
     assert.equal(ChunkRelease.canRelease(read.subarray(0, 40 * 1024)), false);
-    // Small chunks may share Node's Buffer pool.
-    assert.equal(ChunkRelease.canRelease(Buffer.from('small')), false);
-    assert.equal(ChunkRelease.canRelease(Buffer.alloc(8 * 1024)), false);
+    // Smaller chunks may be slices of Node's Buffer pool (64 KiB slabs on Node 24): the end of
+    // one may be its slab's end, and the rest of the slab is other Buffers'.
+    const slab = Buffer.allocUnsafe(8);
+    assert.equal(ChunkRelease.canRelease(slab), false);
+    // The largest pooled slice, as if it ended its slab.
+    const slabEnd = new ArrayBuffer(Buffer.poolSize);
+    const largest = (Buffer.poolSize >>> 1) - 1;
+    const pooled = Buffer.from(slabEnd, Buffer.poolSize - largest, largest);
+    assert.equal(ChunkRelease.canRelease(pooled), false);
+    assert.equal(ChunkRelease.canRelease(Buffer.alloc(16 * 1024)), false);
+    // Nor a slice of a larger pool some code asked for.
+    const poolSize = Buffer.poolSize;
+    Buffer.poolSize = 256 * 1024;
+    try {
+      assert.equal(ChunkRelease.canRelease(Buffer.alloc(64 * 1024)), false);
+    } finally {
+      Buffer.poolSize = poolSize;
+    }
   });
 });
