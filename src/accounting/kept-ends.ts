@@ -21,6 +21,12 @@ export class KeptEnds {
     return this.ring !== undefined;
   }
 
+  /** Bytes kept. */
+  get size(): number {
+    if (!this.ring) return this.headBytes;
+    return this.headBytes + (this.ringFull ? this.ring.length : this.ringAt);
+  }
+
   append(source: Buffer, start: number, end: number): void {
     if (!this.ring && this.headBytes + end - start <= this.limit) {
       this.reserve(this.headBytes + end - start);
@@ -41,6 +47,12 @@ export class KeptEnds {
         this.reserve(half);
         source.copy(this.head, this.headBytes, start, from);
         this.headBytes += from - start;
+      }
+      // The head keeps half the limit from now on: with the ring, the limit in all.
+      if (this.head.length > half) {
+        const head = Buffer.allocUnsafeSlow(half);
+        this.head.copy(head, 0, 0, this.headBytes);
+        this.head = head;
       }
     }
     this.toRing(source, from, end);
