@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
  * while a tap may hold chunks: the caller asks only for exchanges whose taps copy what they keep.
  */
 
-interface Detachable {
+export interface Detachable {
   readonly detached: boolean;
   transfer(length: number): ArrayBuffer;
 }
@@ -26,7 +26,7 @@ const SMALLEST = 32 * 1024;
 const canDetach = typeof (ArrayBuffer.prototype as Partial<Detachable>).transfer === 'function';
 
 /** The buffer `chunk` ends, if it is one that can be freed once the chunk is written. */
-function ownBuffer(chunk: Buffer): Detachable | undefined {
+export function releasableBuffer(chunk: Buffer): Detachable | undefined {
   const buffer = chunk.buffer;
   if (!canDetach || chunk.length < Math.max(SMALLEST, Buffer.poolSize >>> 1)) return undefined;
   if (chunk.byteOffset + chunk.length !== buffer.byteLength) return undefined;
@@ -37,15 +37,8 @@ function ownBuffer(chunk: Buffer): Detachable | undefined {
 export class ChunkRelease {
   private readonly writing: Detachable[] = [];
 
-  /** Whether `chunk` can be freed once written. */
-  static canRelease(chunk: Buffer): boolean {
-    return ownBuffer(chunk) !== undefined;
-  }
-
-  /** Writes `chunk` to the client, to be freed once written if it can be; `write`'s answer. */
-  write(res: Writable, chunk: Buffer): boolean {
-    const buffer = ownBuffer(chunk);
-    if (!buffer) return res.write(chunk);
+  /** Writes `chunk` to the client, its `releasableBuffer` freed once written; `write`'s answer. */
+  write(res: Writable, chunk: Buffer, buffer: Detachable): boolean {
     this.writing.push(buffer);
     return res.write(chunk, this.written);
   }

@@ -9,7 +9,7 @@ import { Agent } from '../http/undici-agent.ts';
 import { errorCode, upstreamFailure } from '../http/upstream-failure.ts';
 import type { Logger } from '../log.ts';
 import type { ExchangeTrace } from '../ops/exchange-trace.ts';
-import { ChunkRelease } from './chunk-release.ts';
+import { ChunkRelease, releasableBuffer } from './chunk-release.ts';
 import type { BackendAnswer, ExchangeHooks, ForwardTarget } from './exchange-hooks.ts';
 import { clientHeaders } from './exchange-hooks.ts';
 import type { RelayGc } from './relay-gc.ts';
@@ -107,9 +107,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     let passed: boolean;
-    if (!this.observer?.holdsChunks && ChunkRelease.canRelease(chunk)) {
+    const releasable = this.observer?.holdsChunks ? undefined : releasableBuffer(chunk);
+    if (releasable) {
       this.release ??= new ChunkRelease();
-      passed = this.release.write(this.res, chunk);
+      passed = this.release.write(this.res, chunk, releasable);
     } else {
       this.relayGc.relayed(chunk.length);
       passed = this.res.write(chunk);
