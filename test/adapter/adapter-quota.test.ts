@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sessClient, sessError, wsTransport } from '../support/adapter-client.ts';
-import { cli } from '../support/cli.ts';
+import { addAdapterProduct } from '../support/adapter-service.ts';
 import { request } from '../support/client.ts';
 import { freePort } from '../support/free-port.ts';
 import { keyrockUser } from '../support/idm.ts';
@@ -33,19 +33,11 @@ for (const backend of storeBackends()) {
         { ACCOUNTING_PROXY_ADAPTER_PORT: String(await freePort()) },
         { clock },
       );
-      const env = databaseEnv(database);
-      const added = await cli(
-        env,
-        'addService',
-        '--adapter',
-        '/vpn',
-        'openvpn://127.0.0.1:1194',
-        APP_ID,
-      );
-      assert.equal(added.code, 0, added.stderr);
-      const created = await cli(env, 'addProduct', '/vpn', '--json');
-      assert.equal(created.code, 0, created.stderr);
-      product = JSON.parse(created.stdout);
+      product = await addAdapterProduct(databaseEnv(database), {
+        publicPath: '/vpn',
+        url: 'openvpn://127.0.0.1:1194',
+        appId: APP_ID,
+      });
     });
     after(() => f.close());
 

@@ -14,6 +14,7 @@ import {
   sessError,
   wsTransport,
 } from '../support/adapter-client.ts';
+import { addAdapterProduct } from '../support/adapter-service.ts';
 import { cli } from '../support/cli.ts';
 import { deleteBuy, eventually, request } from '../support/client.ts';
 import { freePort } from '../support/free-port.ts';
@@ -87,18 +88,12 @@ for (const backend of storeBackends()) {
       });
       adapterUrl = `http://127.0.0.1:${f.proxy.adapterPort}`;
       const env = databaseEnv(database);
-      const added = await cli(
+      product = await addAdapterProduct(
         env,
-        'addService',
-        '--adapter',
-        '/vpn',
-        'openvpn://127.0.0.1:1194',
-        APP_ID,
+        { publicPath: '/vpn', url: 'openvpn://127.0.0.1:1194', appId: APP_ID },
+        '--config',
+        'proto=udp',
       );
-      assert.equal(added.code, 0, added.stderr);
-      const created = await cli(env, 'addProduct', '/vpn', '--config', 'proto=udp', '--json');
-      assert.equal(created.code, 0, created.stderr);
-      product = JSON.parse(created.stdout);
       await f.store.addMarketplaceKey(usage.token, new Date());
     });
     after(async () => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/store.ts';
 import { httpTransport, sessClient, wsTransport } from '../support/adapter-client.ts';
+import { addAdapterProduct } from '../support/adapter-service.ts';
 import { cli } from '../support/cli.ts';
 import { eventually, request } from '../support/client.ts';
 import { freePort } from '../support/free-port.ts';
@@ -41,20 +42,8 @@ async function clientKeyOf(store: Store, customer: string) {
   return buy.access;
 }
 
-async function adapterService(env: Record<string, string>, publicPath: string) {
-  const added = await cli(
-    env,
-    'addService',
-    '--adapter',
-    publicPath,
-    'vpn.example.com:1194',
-    'app',
-  );
-  assert.equal(added.code, 0, added.stderr);
-  const created = await cli(env, 'addProduct', publicPath, '--json');
-  assert.equal(created.code, 0, created.stderr);
-  return JSON.parse(created.stdout) as { product: string; password: string };
-}
+const adapterService = (env: Record<string, string>, publicPath: string) =>
+  addAdapterProduct(env, { publicPath, url: 'vpn.example.com:1194', appId: 'app' });
 
 for (const backend of storeBackends()) {
   describe(`adapter API processes on ${backend.name}`, () => {
